@@ -1,0 +1,244 @@
+//! `run` and `eval`: flags, the watchdog thread, human and JSON output.
+
+use std::io::{Read, Write};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use clap::Args;
+use sandvm::{
+    ConsoleEntry, ConsoleLevel, Context, ContextOptions, Deterministic, Error, Intrinsics, Limits, Report, Runtime,
+    Stats,
+};
+
+/// The exit codes, for `--help`.
+pub const EXIT_CODES_HELP: &str = "Exit codes:\n  0  ok\n  1  guest error (syntax error, uncaught exception, promise that never settles)\n  2  usage or I/O error (bad flag, missing file, non-UTF-8 source)\n  3  limit hit (timeout, memory, stack, output, promise jobs)";
+
+/// Flags shared by `run` and `eval`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Wall-clock timeout in milliseconds, microtasks included (0 = none).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub timeout: u64,
+    /// CPU-time budget in milliseconds (0 = none).
+    #[arg(long = "cpu-time", value_name = "MS", default_value_t = 0)]
+    pub cpu_time: u64,
+    /// Heap memory limit in MiB.
+    #[arg(long, value_name = "MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub memory: u64,
+    /// Engine stack limit in KiB (clamped to 32..=8192).
+    #[arg(long, value_name = "KB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub stack: u64,
+    /// Maximum bytes of console output plus result.
+    #[arg(long = "max-output", value_name = "BYTES", default_value_t = 1024 * 1024)]
+    pub max_output: u64,
+    /// Maximum promise jobs (microtasks) per run.
+    #[arg(long = "max-jobs", value_name = "N", default_value_t = 1_000_000)]
+    pub max_jobs: u64,
+    /// Define a global variable from JSON: `--global user='{"name":"Ada"}'` (repeatable).
+    #[arg(long = "global", value_name = "NAME=JSON")]
+    pub globals: Vec<String>,
+    /// Evaluate in strict mode (default: sloppy, like node:vm).
+    #[arg(long)]
+    pub strict: bool,
+    /// Deterministic mode: seeded Math.random, a fixed clock, UTC dates.
+    #[arg(long)]
+    pub deterministic: bool,
+    /// Seed for deterministic mode's Math.random.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "deterministic")]
+    pub seed: u64,
+    /// Freeze all intrinsics before the script runs (prototype pollution has no effect).
+    #[arg(long)]
+    pub freeze: bool,
+    /// Disable eval and the Function constructor inside the sandbox.
+    #[arg(long = "no-eval")]
+    pub no_eval: bool,
+    /// Print one JSON object (the result contract) on stdout and nothing else.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl RunArgs {
+    /// The limits these flags ask for.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            timeout: (self.timeout > 0).then(|| Duration::from_millis(self.timeout)),
+            cpu_time: (self.cpu_time > 0).then(|| Duration::from_millis(self.cpu_time)),
+            memory: usize::try_from(self.memory.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
+            stack: usize::try_from(self.stack.saturating_mul(1024)).unwrap_or(usize::MAX),
+            max_output: usize::try_from(self.max_output).unwrap_or(usize::MAX),
+            max_jobs: self.max_jobs,
+        }
+    }
+
+    /// The context options these flags ask for.
+    pub fn context_options(&self, filename: &str) -> ContextOptions {
+        ContextOptions::default()
+            .strict(self.strict)
+            .freeze_intrinsics(self.freeze)
+            .deterministic(self.deterministic.then(|| Deterministic { seed: self.seed, ..Default::default() }))
+            .intrinsics(Intrinsics { eval: !self.no_eval, ..Default::default() })
+            .filename(filename)
+    }
+
+    /// Parses `--global NAME=JSON` flags.
+    ///
+    /// # Errors
+    /// A message naming the bad flag.
+    pub fn parse_globals(&self) -> Result<Vec<(String, serde_json::Value)>, String> {
+        self.globals
+            .iter()
+            .map(|g| {
+                let (name, json) = g.split_once('=').ok_or_else(|| format!("--global {g:?}: expected NAME=JSON"))?;
+                if name.is_empty() {
+                    return Err(format!("--global {g:?}: empty name"));
+                }
+                let value = serde_json::from_str(json).map_err(|e| format!("--global {name}: invalid JSON: {e}"))?;
+                Ok((name.to_string(), value))
+            })
+            .collect()
+    }
+}
+
+/// Reads a script file (`-` = standard input) as UTF-8.
+///
+/// # Errors
+/// A message for a missing or unreadable file or non-UTF-8 content.
+pub fn read_source(file: &str) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    if file == "-" {
+        std::io::stdin().read_to_end(&mut bytes).map_err(|e| format!("cannot read standard input: {e}"))?;
+    } else {
+        let meta = std::fs::metadata(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        if meta.is_dir() {
+            return Err(format!("cannot read {file}: is a directory"));
+        }
+        if meta.len() > sandvm::MAX_SOURCE as u64 {
+            return Err(format!("cannot read {file}: larger than {} bytes", sandvm::MAX_SOURCE));
+        }
+        bytes = std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| format!("{file} is not valid UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+}
+
+/// The process exit code for a run result.
+pub fn exit_code(result: &Result<sandvm::Completion, Error>) -> u8 {
+    match result {
+        Ok(_) => 0,
+        Err(e) if e.is_limit() || matches!(e, Error::Cancelled) => 3,
+        Err(e) if e.is_guest() => 1,
+        Err(_) => 2,
+    }
+}
+
+type Done = (Result<sandvm::Completion, Error>, Vec<ConsoleEntry>, Stats);
+
+/// Runs `source` under the flags' limits and prints the result. Returns the exit code.
+///
+/// The run happens on a worker thread with a known stack; the main thread is a watchdog: a
+/// guest stuck in a single long builtin call (which the engine cannot interrupt) still ends at
+/// the deadline plus a grace period with a `timeout`, and the process exits.
+pub fn run(source: &str, filename: &str, args: &RunArgs) -> u8 {
+    let globals = match args.parse_globals() {
+        Ok(g) => g,
+        Err(msg) => {
+            eprintln!("sandvm: {msg}");
+            return 2;
+        }
+    };
+    let limits = args.limits();
+    let options = args.context_options(filename);
+    let (tx, rx) = mpsc::channel::<Done>();
+    let src = source.to_string();
+    let worker_limits = limits.clone();
+    let spawned = std::thread::Builder::new()
+        .name("sandvm-guest".into())
+        .stack_size(sandvm::MAX_STACK * 2 + 8 * 1024 * 1024)
+        .spawn(move || {
+            let done = run_inner(&src, &globals, worker_limits, options);
+            let _ = tx.send(done);
+        });
+    if let Err(e) = spawned {
+        eprintln!("sandvm: cannot start the guest thread: {e}");
+        return 2;
+    }
+    let done = match limits.timeout {
+        Some(t) => {
+            let grace = Duration::from_millis(250).max(t / 4);
+            match rx.recv_timeout(t + grace) {
+                Ok(d) => d,
+                Err(mpsc::RecvTimeoutError::Timeout) => (
+                    Err(Error::Timeout),
+                    Vec::new(),
+                    Stats { wall_ms: (t + grace).as_secs_f64() * 1000.0, ..Default::default() },
+                ),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    (Err(Error::Host("the guest thread died".into())), Vec::new(), Stats::default())
+                }
+            }
+        }
+        None => rx
+            .recv()
+            .unwrap_or_else(|_| (Err(Error::Host("the guest thread died".into())), Vec::new(), Stats::default())),
+    };
+    let code = print(&done, args.json);
+    // A stuck guest thread must not keep the process alive: exit now.
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    std::process::exit(i32::from(code));
+}
+
+fn run_inner(source: &str, globals: &[(String, serde_json::Value)], limits: Limits, options: ContextOptions) -> Done {
+    let rt = match Runtime::new(limits) {
+        Ok(rt) => rt,
+        Err(e) => return (Err(e), Vec::new(), Stats::default()),
+    };
+    let ctx = match Context::new(&rt, options) {
+        Ok(c) => c,
+        Err(e) => return (Err(e), Vec::new(), Stats::default()),
+    };
+    for (name, value) in globals {
+        if let Err(e) = ctx.set_global(name, value) {
+            return (Err(e), Vec::new(), Stats::default());
+        }
+    }
+    let result = ctx.eval(source);
+    (result, ctx.take_console(), ctx.stats())
+}
+
+fn print(done: &Done, json: bool) -> u8 {
+    let (result, console, stats) = done;
+    let code = exit_code(result);
+    if json {
+        println!("{}", Report::new(result, console.clone(), stats).to_json());
+        return code;
+    }
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    for entry in console {
+        let line = format!("{}\n", entry.text);
+        let _ = match entry.level {
+            ConsoleLevel::Warn | ConsoleLevel::Error => stderr.lock().write_all(line.as_bytes()),
+            _ => stdout.lock().write_all(line.as_bytes()),
+        };
+    }
+    match result {
+        Ok(c) => {
+            let _ = writeln!(stdout.lock(), "{}", c.display);
+        }
+        Err(e) => {
+            let _ = writeln!(stderr.lock(), "{}", human_error(e));
+        }
+    }
+    code
+}
+
+fn human_error(e: &Error) -> String {
+    match e {
+        Error::Exception { stack: Some(stack), name, message, .. } => {
+            format!("Uncaught {}: {message}\n{}", name.as_deref().unwrap_or("Error"), stack.trim_end())
+        }
+        Error::Exception { name: None, message, .. } => format!("Uncaught {message}"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,117 @@
+//! The one error type of the crate.
+
+use serde_json::Value as Json;
+
+/// Everything that can go wrong when running guest code.
+///
+/// Guest failures (`Syntax`, `Exception`), limits (`Timeout`, `MemoryLimit`, `StackOverflow`,
+/// `OutputLimit`, `JobLimit`), `Cancelled`, and host-side problems (`CachedDataRejected`, `Host`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The source does not parse.
+    #[error("SyntaxError: {message}{}", position(*line, *column))]
+    Syntax {
+        /// The engine's message, e.g. `unexpected token in expression: ')'`.
+        message: String,
+        /// 1-based line of the error, when known.
+        line: Option<u32>,
+        /// 1-based column of the error, when known.
+        column: Option<u32>,
+        /// True when the source ended before the statement did (an open brace, an unclosed
+        /// template literal, a trailing operator): a REPL should read another line.
+        incomplete_input: bool,
+    },
+    /// Guest code threw and nothing caught it (an uncaught exception or a rejected promise).
+    #[error("{}: {message}{}", name.as_deref().unwrap_or("Uncaught"), position(*line, *column))]
+    Exception {
+        /// The error's `name` (`TypeError`, ...), or `None` when a non-Error value was thrown.
+        name: Option<String>,
+        /// The error's message, or the inspected thrown value.
+        message: String,
+        /// The error's `stack` property, when it is a string.
+        stack: Option<String>,
+        /// 1-based line of the innermost guest frame, when known.
+        line: Option<u32>,
+        /// 1-based column of the innermost guest frame, when known.
+        column: Option<u32>,
+        /// The thrown value as JSON, when it is representable.
+        value: Option<Box<Json>>,
+    },
+    /// The run went past its wall-clock timeout or CPU budget.
+    #[error("script execution timed out")]
+    Timeout,
+    /// The runtime went past its memory limit.
+    #[error("memory limit exceeded")]
+    MemoryLimit,
+    /// Guest recursion went past the stack limit.
+    #[error("stack overflow: maximum call stack size exceeded")]
+    StackOverflow,
+    /// The run produced more console output and result than its output limit.
+    #[error("output limit exceeded")]
+    OutputLimit,
+    /// The run executed more promise jobs than its limit.
+    #[error("promise job limit exceeded")]
+    JobLimit,
+    /// The run was cancelled through a [`crate::CancelHandle`].
+    #[error("script execution was cancelled")]
+    Cancelled,
+    /// The script's completion value is a promise that can never settle (the job queue is
+    /// empty and nothing else can resolve it).
+    #[error("the promise returned by the script never settled")]
+    Unsettled,
+    /// Cached data was tampered with, truncated, made by another engine or sandvm version,
+    /// made for another source, or signed with another key.
+    #[error("cached data rejected: {0}")]
+    CachedDataRejected(String),
+    /// A problem on the host side: the engine could not be set up, a name or argument given by
+    /// the host is invalid, a value cannot be converted.
+    #[error("host error: {0}")]
+    Host(String),
+}
+
+fn position(line: Option<u32>, column: Option<u32>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(" at {l}:{c}"),
+        (Some(l), None) => format!(" at line {l}"),
+        _ => String::new(),
+    }
+}
+
+impl Error {
+    /// The stable machine-readable kind used in the JSON contract: `syntax`, `exception`,
+    /// `timeout`, `memory_limit`, `stack_overflow`, `output_limit`, `job_limit`, `cancelled`,
+    /// `unsettled`, `cached_data_rejected` or `host`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Syntax { .. } => "syntax",
+            Error::Exception { .. } => "exception",
+            Error::Timeout => "timeout",
+            Error::MemoryLimit => "memory_limit",
+            Error::StackOverflow => "stack_overflow",
+            Error::OutputLimit => "output_limit",
+            Error::JobLimit => "job_limit",
+            Error::Cancelled => "cancelled",
+            Error::Unsettled => "unsettled",
+            Error::CachedDataRejected(_) => "cached_data_rejected",
+            Error::Host(_) => "host",
+        }
+    }
+
+    /// True for the errors that mean a limit was hit (timeout, memory, stack, output, jobs).
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            Error::Timeout | Error::MemoryLimit | Error::StackOverflow | Error::OutputLimit | Error::JobLimit
+        )
+    }
+
+    /// True for errors raised by guest code itself (syntax errors, uncaught exceptions,
+    /// promises that never settle).
+    pub fn is_guest(&self) -> bool {
+        matches!(self, Error::Syntax { .. } | Error::Exception { .. } | Error::Unsettled)
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,50 @@
+//! # sandvm
+//!
+//! A secure, fast JavaScript sandbox on the QuickJS-ng engine, shaped like Node's `vm` module:
+//! [`Runtime`]s (one per tenant) hold [`Limits`]; [`Context`]s inside them hold globals;
+//! [`Script`]s compile once and run many times; cached data is authenticated; every run is
+//! bounded in time (microtasks included), memory, stack, output and promise jobs.
+//!
+//! ```
+//! # fn main() -> sandvm::Result<()> {
+//! let rt = sandvm::Runtime::new(sandvm::Limits::default())?;
+//! let ctx = sandvm::Context::new(&rt, sandvm::ContextOptions::default())?;
+//! assert_eq!(ctx.eval("[1, 2, 3].map(x => x * 2)")?.display, "[ 2, 4, 6 ]");
+//! assert!(matches!(ctx.eval("while (true) {}"), Err(sandvm::Error::Timeout)));
+//! # Ok(()) }
+//! ```
+//!
+//! No ambient capability: no file system, network, process, timers or module loading unless
+//! the host grants them; `console` output is captured, never printed.
+
+#![warn(missing_docs)]
+
+mod alloc;
+mod console;
+mod context;
+mod convert;
+mod error;
+mod error_info;
+mod inspect;
+mod limits;
+mod lockdown;
+mod options;
+mod raw;
+mod report;
+mod runtime;
+mod script;
+
+pub use console::{ConsoleEntry, ConsoleLevel};
+pub use context::{run_in_new_context, CompiledFunction, Completion, Context, EvalOptions, Outcome, Stats};
+pub use error::{Error, Result};
+pub use inspect::InspectOptions;
+pub use limits::{Limits, MAX_STACK, MIN_STACK};
+pub use options::{Clock, ContextOptions, Deterministic, Intrinsics};
+pub use report::{ErrorReport, Report};
+pub use runtime::{CancelHandle, Runtime};
+pub use script::{CacheKey, Script, ScriptOptions, MAX_SOURCE};
+
+/// Renders a guest value like Node's `util.inspect`, for callers that hold raw rquickjs values.
+pub use inspect::inspect as inspect_value;
+/// The engine bindings, for [`Context::with_engine`].
+pub use rquickjs;

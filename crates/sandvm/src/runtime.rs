@@ -1,0 +1,320 @@
+//! Runtimes: one per tenant or trust level. A runtime owns the engine heap, the limits, the
+//! interrupt (timeout / cancellation) machinery, and is shared by the contexts made in it.
+
+use std::cell::{Cell, Ref, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use crate::alloc::{CountingAllocator, HeapStats};
+use crate::{Error, Limits, Result};
+
+/// Why the interrupt handler stopped the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Trip {
+    None = 0,
+    Timeout = 1,
+    Cancelled = 2,
+    Output = 3,
+    Jobs = 4,
+}
+
+impl Trip {
+    fn from_u8(v: u8) -> Trip {
+        match v {
+            1 => Trip::Timeout,
+            2 => Trip::Cancelled,
+            3 => Trip::Output,
+            4 => Trip::Jobs,
+            _ => Trip::None,
+        }
+    }
+    pub(crate) fn error(self) -> Option<Error> {
+        match self {
+            Trip::None => None,
+            Trip::Timeout => Some(Error::Timeout),
+            Trip::Cancelled => Some(Error::Cancelled),
+            Trip::Output => Some(Error::OutputLimit),
+            Trip::Jobs => Some(Error::JobLimit),
+        }
+    }
+}
+
+const NO_DEADLINE: u64 = u64::MAX;
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn now_ns() -> u64 {
+    epoch().elapsed().as_nanos().min(u128::from(u64::MAX - 1)) as u64
+}
+
+/// CPU time consumed by the calling thread, in nanoseconds.
+pub(crate) fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant libc knows.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
+}
+
+/// State shared between a runtime, its interrupt handler and its [`CancelHandle`]s.
+#[derive(Debug)]
+pub(crate) struct Watch {
+    cancel: AtomicBool,
+    deadline: AtomicU64,
+    cpu_deadline: AtomicU64,
+    tripped: AtomicU8,
+    polls: AtomicU32,
+}
+
+impl Watch {
+    fn new() -> Self {
+        Watch {
+            cancel: AtomicBool::new(false),
+            deadline: AtomicU64::new(NO_DEADLINE),
+            cpu_deadline: AtomicU64::new(NO_DEADLINE),
+            tripped: AtomicU8::new(0),
+            polls: AtomicU32::new(0),
+        }
+    }
+
+    /// Stops the guest for `why` (the first reason wins) and keeps stopping it.
+    pub(crate) fn trip(&self, why: Trip) {
+        let _ = self.tripped.compare_exchange(0, why as u8, Relaxed, Relaxed);
+    }
+
+    pub(crate) fn tripped(&self) -> Trip {
+        Trip::from_u8(self.tripped.load(Relaxed))
+    }
+
+    /// Polled by the engine; true interrupts the guest with an uncatchable error.
+    pub(crate) fn should_interrupt(&self) -> bool {
+        if self.tripped.load(Relaxed) != 0 {
+            return true;
+        }
+        if self.cancel.load(Relaxed) {
+            self.trip(Trip::Cancelled);
+            return true;
+        }
+        let deadline = self.deadline.load(Relaxed);
+        if deadline != NO_DEADLINE && now_ns() >= deadline {
+            self.trip(Trip::Timeout);
+            return true;
+        }
+        let cpu = self.cpu_deadline.load(Relaxed);
+        if cpu != NO_DEADLINE && self.polls.fetch_add(1, Relaxed) % 8 == 0 && thread_cpu_ns() >= cpu {
+            self.trip(Trip::Timeout);
+            return true;
+        }
+        false
+    }
+
+    fn arm(&self, limits: &Limits) {
+        self.tripped.store(0, Relaxed);
+        let deadline = limits
+            .timeout
+            .map(|t| now_ns().saturating_add(t.as_nanos().min(u128::from(u64::MAX / 2)) as u64))
+            .unwrap_or(NO_DEADLINE);
+        self.deadline.store(deadline, Relaxed);
+        let cpu = limits
+            .cpu_time
+            .map(|t| thread_cpu_ns().saturating_add(t.as_nanos().min(u128::from(u64::MAX / 2)) as u64))
+            .unwrap_or(NO_DEADLINE);
+        self.cpu_deadline.store(cpu, Relaxed);
+    }
+
+    fn disarm(&self) {
+        self.deadline.store(NO_DEADLINE, Relaxed);
+        self.cpu_deadline.store(NO_DEADLINE, Relaxed);
+        if self.tripped() == Trip::Cancelled {
+            self.cancel.store(false, Relaxed);
+        }
+        self.tripped.store(0, Relaxed);
+    }
+}
+
+/// A cloneable, `Send` handle that interrupts guest code running in a [`Runtime`] from any
+/// thread.
+///
+/// `cancel()` stops the run in progress with [`Error::Cancelled`]; when no run is in progress it
+/// cancels the next one.
+#[derive(Debug, Clone)]
+pub struct CancelHandle(Arc<Watch>);
+
+impl CancelHandle {
+    /// Requests cancellation. Returns at once; the guest stops at its next interrupt check
+    /// (a backward jump, a call, a regexp step).
+    pub fn cancel(&self) {
+        self.0.cancel.store(true, Relaxed);
+    }
+
+    /// True while a cancellation is requested and not yet consumed by a run.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.cancel.load(Relaxed)
+    }
+}
+
+/// One engine instance: heap, job queue, atoms. Replaced when spent.
+pub(crate) struct Engine {
+    pub(crate) rt: rquickjs::Runtime,
+    pub(crate) heap: Arc<HeapStats>,
+}
+
+impl Engine {
+    fn new(limits: &Limits, watch: &Arc<Watch>) -> Result<Engine> {
+        let heap = HeapStats::new(limits.effective_memory());
+        let rt = rquickjs::Runtime::new_with_alloc(CountingAllocator(heap.clone()))
+            .map_err(|e| Error::Host(format!("cannot create engine runtime: {e}")))?;
+        rt.set_max_stack_size(limits.effective_stack());
+        let w = watch.clone();
+        rt.set_interrupt_handler(Some(Box::new(move || w.should_interrupt())));
+        Ok(Engine { rt, heap })
+    }
+}
+
+pub(crate) struct RuntimeInner {
+    limits: RefCell<Limits>,
+    engine: RefCell<Engine>,
+    watch: Arc<Watch>,
+    generation: Cell<u64>,
+    spent: Cell<bool>,
+    running: Cell<bool>,
+}
+
+/// A sandbox runtime: one per tenant or trust level.
+///
+/// It holds the limits, the heap (shared by all contexts made in it) and the job queue. After a
+/// run hits the memory limit, overflows the stack or is interrupted (timeout, cancellation),
+/// the engine is considered spent and is transparently replaced before the next run: the
+/// contexts made in it are rebuilt from their options, globals and host functions (state the
+/// guest built up is lost), and the next run has full limits again.
+///
+/// A `Runtime` is cheap to clone (a shared handle) and is not `Send`: create it on the thread
+/// that uses it. Use [`Runtime::cancel_handle`] to stop it from another thread.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Rc<RuntimeInner>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("limits", &*self.inner.limits.borrow())
+            .field("generation", &self.inner.generation.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Creates a runtime with the given limits.
+    ///
+    /// # Errors
+    /// [`Error::Host`] when the engine cannot be created (out of host memory).
+    pub fn new(limits: Limits) -> Result<Runtime> {
+        let watch = Arc::new(Watch::new());
+        let engine = Engine::new(&limits, &watch)?;
+        Ok(Runtime {
+            inner: Rc::new(RuntimeInner {
+                limits: RefCell::new(limits),
+                engine: RefCell::new(engine),
+                watch,
+                generation: Cell::new(0),
+                spent: Cell::new(false),
+                running: Cell::new(false),
+            }),
+        })
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.inner.limits.borrow().clone()
+    }
+
+    /// Replaces the limits. Memory and stack limits apply at once to the engine; time, output
+    /// and job limits apply from the next run.
+    pub fn set_limits(&self, limits: Limits) {
+        {
+            let engine = self.inner.engine.borrow();
+            engine.heap.set_limit(limits.effective_memory());
+            engine.rt.set_max_stack_size(limits.effective_stack());
+        }
+        *self.inner.limits.borrow_mut() = limits;
+    }
+
+    /// A handle that cancels runs of this runtime from any thread.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle(self.inner.watch.clone())
+    }
+
+    /// Bytes of engine heap in use now (all contexts of this runtime).
+    pub fn heap_used(&self) -> usize {
+        self.inner.engine.borrow().heap.used()
+    }
+
+    /// How many times the engine was replaced after a spent run.
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.get()
+    }
+
+    /// Runs the garbage collector.
+    pub fn run_gc(&self) {
+        self.inner.engine.borrow().rt.run_gc();
+    }
+
+    pub(crate) fn watch(&self) -> &Arc<Watch> {
+        &self.inner.watch
+    }
+
+    pub(crate) fn engine(&self) -> Ref<'_, Engine> {
+        self.inner.engine.borrow()
+    }
+
+    /// Replaces a spent engine. Contexts notice the new generation and rebuild.
+    pub(crate) fn refresh(&self) -> Result<()> {
+        if !self.inner.spent.get() {
+            return Ok(());
+        }
+        let limits = self.limits();
+        let fresh = Engine::new(&limits, &self.inner.watch)?;
+        *self.inner.engine.borrow_mut() = fresh;
+        self.inner.generation.set(self.inner.generation.get() + 1);
+        self.inner.spent.set(false);
+        Ok(())
+    }
+
+    pub(crate) fn mark_spent(&self) {
+        self.inner.spent.set(true);
+    }
+
+    /// Starts a run: arms the deadline, restarts the heap peak. Fails if a run is already in
+    /// progress on this runtime (re-entrancy from a host function).
+    pub(crate) fn begin_run(&self, limits: &Limits) -> Result<RunGuard<'_>> {
+        if self.inner.running.replace(true) {
+            return Err(Error::Host("a run is already in progress on this runtime".into()));
+        }
+        self.engine().heap.begin_run();
+        self.inner.watch.arm(limits);
+        Ok(RunGuard { rt: self, started: Instant::now(), cpu_start: thread_cpu_ns() })
+    }
+}
+
+/// Ends a run when dropped (even on panic): disarms the deadline.
+pub(crate) struct RunGuard<'a> {
+    rt: &'a Runtime,
+    pub(crate) started: Instant,
+    pub(crate) cpu_start: u64,
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.rt.inner.watch.disarm();
+        self.rt.inner.running.set(false);
+    }
+}
