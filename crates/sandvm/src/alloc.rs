@@ -54,8 +54,19 @@ impl HeapStats {
     }
 }
 
-/// Allocator handed to `rquickjs::Runtime::new_with_alloc`.
-pub(crate) struct CountingAllocator(pub(crate) Arc<HeapStats>);
+/// Allocator handed to `rquickjs::Runtime::new_with_alloc`. When it refuses an allocation it
+/// also trips the runtime's watch (when there is one), so that the guest is stopped at its next
+/// interrupt check even if it catches the out-of-memory error.
+pub(crate) struct CountingAllocator(pub(crate) Arc<HeapStats>, pub(crate) Option<Arc<crate::runtime::Watch>>);
+
+impl CountingAllocator {
+    fn refuse(&self) -> *mut u8 {
+        if let Some(w) = &self.1 {
+            w.trip(crate::runtime::Trip::Memory);
+        }
+        std::ptr::null_mut()
+    }
+}
 
 fn usable(ptr: *mut u8) -> usize {
     // SAFETY: `ptr` was returned by libc's malloc/calloc/realloc (all allocations of this
@@ -68,7 +79,7 @@ fn usable(ptr: *mut u8) -> usize {
 unsafe impl rquickjs::allocator::Allocator for CountingAllocator {
     fn alloc(&mut self, size: usize) -> *mut u8 {
         if !self.0.reserve(size) {
-            return std::ptr::null_mut();
+            return self.refuse();
         }
         // SAFETY: plain malloc; a null result is passed on to the engine, which handles it.
         let ptr = unsafe { libc::malloc(size.max(1)) }.cast::<u8>();
@@ -83,7 +94,7 @@ unsafe impl rquickjs::allocator::Allocator for CountingAllocator {
             return std::ptr::null_mut();
         };
         if !self.0.reserve(total) {
-            return std::ptr::null_mut();
+            return self.refuse();
         }
         // SAFETY: plain calloc; a null result is passed on to the engine.
         let ptr = unsafe { libc::calloc(count.max(1), size.max(1)) }.cast::<u8>();
@@ -108,7 +119,7 @@ unsafe impl rquickjs::allocator::Allocator for CountingAllocator {
         }
         let old = usable(ptr);
         if new_size > old && !self.0.reserve(new_size - old) {
-            return std::ptr::null_mut();
+            return self.refuse();
         }
         // SAFETY: `ptr` came from this allocator; on failure libc leaves it untouched.
         let new = unsafe { libc::realloc(ptr.cast(), new_size.max(1)) }.cast::<u8>();

@@ -282,6 +282,10 @@ impl Context {
         if self.options.console {
             console::install(ctx, &self.console, watch).map_err(host)?;
         }
+        if !self.options.intrinsics.eval {
+            // Without the intrinsic the global `eval` only throws; remove it altogether.
+            g.remove("eval").map_err(host)?;
+        }
         if !self.options.intrinsics.math_random {
             if let Ok(math) = g.get::<_, Object>("Math") {
                 math.remove("random").map_err(host)?;
@@ -409,7 +413,14 @@ impl Context {
         F: Fn(A) -> std::result::Result<R, E> + 'static,
     {
         let erased: HostFn = Rc::new(move |args: Json| {
-            let a: A = serde_json::from_value(args).map_err(|e| format!("\u{0}TypeError:invalid arguments: {e}"))?;
+            let empty = args.as_array().is_some_and(|a| a.is_empty());
+            let a: A = match serde_json::from_value::<A>(args) {
+                Ok(a) => Ok(a),
+                // `()` and `Option<_>` take no arguments as `null`.
+                Err(_) if empty => serde_json::from_value::<A>(Json::Null),
+                Err(e) => Err(e),
+            }
+            .map_err(|e| format!("\u{0}TypeError:invalid arguments: {e}"))?;
             let r = f(a).map_err(|e| e.to_string())?;
             serde_json::to_value(r).map_err(|e| format!("host function result is not JSON: {e}"))
         });

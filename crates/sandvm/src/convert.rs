@@ -19,7 +19,7 @@ pub(crate) fn to_json<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> Option<Json> {
         Type::Null => Some(Json::Null),
         Type::Bool => v.as_bool().map(Json::Bool),
         Type::Int => v.as_int().map(|i| Json::from(i64::from(i))),
-        Type::Float => v.as_float().and_then(serde_json::Number::from_f64).map(Json::Number),
+        Type::Float => v.as_float().and_then(float_json),
         Type::String => Some(Json::String(raw::to_string_lossy(ctx, v))),
         _ => match raw::json_stringify(ctx, v) {
             Ok(Some(text)) => serde_json::from_str(&text).ok(),
@@ -43,4 +43,14 @@ pub(crate) fn from_json<'js>(ctx: &Ctx<'js>, v: &Json) -> raw::RawResult<'js> {
             raw::json_parse(ctx, &text)
         }
     }
+}
+
+/// A finite float as JSON; integral values within the exactly representable range become
+/// integers (`5`, not `5.0`), as `JSON.stringify` would print them.
+fn float_json(f: f64) -> Option<Json> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if f.fract() == 0.0 && f.abs() < EXACT {
+        return Some(Json::from(f as i64));
+    }
+    serde_json::Number::from_f64(f).map(Json::Number)
 }

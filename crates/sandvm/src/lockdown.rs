@@ -3,20 +3,24 @@
 
 /// Freezes every intrinsic reachable from the global object and the hidden intrinsics
 /// (generator, async and iterator prototypes, %TypedArray%, %ThrowTypeError%), makes the global
-/// bindings of intrinsics read-only, and first turns the data properties of the most used
-/// prototypes into accessors so that the "override mistake" does not break ordinary code
+/// bindings of intrinsics read-only, and first turns the data properties most often shadowed on
+/// instances (all of `Object.prototype`, `toString`/`constructor` and friends elsewhere) into
+/// accessors so that the "override mistake" does not break ordinary code
 /// (`Foo.prototype.toString = ...` still works on objects that inherit from a frozen prototype).
+/// Assigning one of those on the intrinsic prototype itself throws a `TypeError`, in sloppy code
+/// too (as in SES); other writes to frozen intrinsics are ignored in sloppy code and throw in
+/// strict code.
 pub(crate) const FREEZE: &str = r#"(function () {
   'use strict';
   const O = Object, g = globalThis;
   const freeze = O.freeze, isFrozen = O.isFrozen, getProto = O.getPrototypeOf,
     gopd = O.getOwnPropertyDescriptor, gopds = O.getOwnPropertyDescriptors,
     defineProperty = O.defineProperty, ownKeys = Reflect.ownKeys, apply = Reflect.apply;
-  const tameOverride = (proto) => {
+  const tameOverride = (proto, keys) => {
     if (!proto) return;
-    for (const k of ownKeys(proto)) {
+    for (const k of keys) {
       const d = gopd(proto, k);
-      if (!d || !('value' in d) || !d.configurable) continue;
+      if (!d || !('value' in d) || !d.configurable || !d.writable) continue;
       const value = d.value;
       const getter = function () { return value; };
       const setter = function (v) {
@@ -26,12 +30,12 @@ pub(crate) const FREEZE: &str = r#"(function () {
       defineProperty(proto, k, { get: getter, set: setter, enumerable: d.enumerable, configurable: false });
     }
   };
+  tameOverride(O.prototype, ownKeys(O.prototype));
+  tameOverride(Array.prototype, ['constructor', 'toString', 'toLocaleString']);
+  tameOverride(Function.prototype, ['constructor', 'toString', 'apply', 'call', 'bind']);
   const errs = ['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'InternalError', 'AggregateError'];
-  tameOverride(O.prototype);
-  tameOverride(Array.prototype);
-  tameOverride(Function.prototype);
-  for (const e of errs) if (typeof g[e] === 'function') tameOverride(g[e].prototype);
-  if (typeof g.Promise === 'function') tameOverride(g.Promise.prototype);
+  for (const e of errs) if (typeof g[e] === 'function') tameOverride(g[e].prototype, ['constructor', 'name', 'message', 'toString']);
+  if (typeof g.Promise === 'function') tameOverride(g.Promise.prototype, ['constructor', 'then', 'catch', 'finally']);
   const hidden = [];
   const tryPush = (f) => { try { hidden.push(f()); } catch (_) {} };
   tryPush(() => getProto(function* () {}));

@@ -158,7 +158,7 @@ pub(crate) fn to_string_lossy(ctx: &Ctx<'_>, v: &Value<'_>) -> String {
             return String::new();
         }
         let bytes = std::slice::from_raw_parts(p.cast::<u8>(), len as usize);
-        let s = String::from_utf8_lossy(bytes).into_owned();
+        let s = utf8_lossy(bytes);
         qjs::JS_FreeCString(ctx.as_raw().as_ptr(), p);
         s
     }
@@ -200,4 +200,33 @@ pub(crate) fn function_source<'js>(ctx: &Ctx<'js>, f: &rquickjs::Function<'js>) 
         Ok(s) => to_string_lossy(ctx, &s),
         Err(_) => String::new(),
     }
+}
+
+/// Decodes the engine's UTF-8 output, where a lone surrogate is a 3-byte sequence
+/// (`ED A0..BF 80..BF`): each one becomes a single U+FFFD.
+pub(crate) fn utf8_lossy(bytes: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.push_str(s);
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(good).unwrap_or_default());
+                out.push('\u{fffd}');
+                let skip = match bad {
+                    [0xED, 0xA0..=0xBF, 0x80..=0xBF, ..] => 3,
+                    _ => e.error_len().unwrap_or(bad.len()),
+                };
+                rest = &bad[skip.min(bad.len())..];
+            }
+        }
+    }
+    out
 }

@@ -19,6 +19,7 @@ pub(crate) enum Trip {
     Cancelled = 2,
     Output = 3,
     Jobs = 4,
+    Memory = 5,
 }
 
 impl Trip {
@@ -28,6 +29,7 @@ impl Trip {
             2 => Trip::Cancelled,
             3 => Trip::Output,
             4 => Trip::Jobs,
+            5 => Trip::Memory,
             _ => Trip::None,
         }
     }
@@ -38,6 +40,7 @@ impl Trip {
             Trip::Cancelled => Some(Error::Cancelled),
             Trip::Output => Some(Error::OutputLimit),
             Trip::Jobs => Some(Error::JobLimit),
+            Trip::Memory => Some(Error::MemoryLimit),
         }
     }
 }
@@ -170,7 +173,7 @@ pub(crate) struct Engine {
 impl Engine {
     fn new(limits: &Limits, watch: &Arc<Watch>) -> Result<Engine> {
         let heap = HeapStats::new(limits.effective_memory());
-        let rt = rquickjs::Runtime::new_with_alloc(CountingAllocator(heap.clone()))
+        let rt = rquickjs::Runtime::new_with_alloc(CountingAllocator(heap.clone(), Some(watch.clone())))
             .map_err(|e| Error::Host(format!("cannot create engine runtime: {e}")))?;
         rt.set_max_stack_size(limits.effective_stack());
         let w = watch.clone();
@@ -299,9 +302,60 @@ impl Runtime {
         if self.inner.running.replace(true) {
             return Err(Error::Host("a run is already in progress on this runtime".into()));
         }
-        self.engine().heap.begin_run();
+        {
+            let engine = self.engine();
+            engine.heap.begin_run();
+            engine.rt.set_max_stack_size(stack_for_this_thread(limits.effective_stack()));
+        }
         self.inner.watch.arm(limits);
         Ok(RunGuard { rt: self, started: Instant::now(), cpu_start: thread_cpu_ns() })
+    }
+}
+
+/// Room left on the calling thread's stack, in bytes, when the platform can tell.
+fn stack_room() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        let marker = 0u8;
+        let sp = std::ptr::addr_of!(marker) as usize;
+        // SAFETY: pthread_attr_t is a plain C struct; all-zero is a valid placeholder that
+        // pthread_getattr_np overwrites.
+        let mut attr: libc::pthread_attr_t = unsafe { std::mem::zeroed() };
+        let mut addr: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        // SAFETY: `attr` is initialised by pthread_getattr_np for the current thread and
+        // destroyed before returning; the out-pointers are valid locals.
+        let ok = unsafe {
+            if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+                return None;
+            }
+            let rc = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+            libc::pthread_attr_destroy(&mut attr);
+            rc == 0
+        };
+        if !ok {
+            return None;
+        }
+        let low = addr as usize;
+        sp.checked_sub(low).filter(|room| *room <= size)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// The engine stack limit for a run on this thread: the configured limit, but never more than
+/// the thread has left minus a margin for host code (host functions, value rendering, building
+/// the stack-overflow error itself). A limit larger than the real stack would let deep
+/// recursion crash the process.
+pub(crate) fn stack_for_this_thread(configured: usize) -> usize {
+    match stack_room() {
+        Some(room) => {
+            let margin = (256 * 1024).max(room / 8);
+            configured.min(room.saturating_sub(margin)).max(16 * 1024)
+        }
+        None => configured,
     }
 }
 

@@ -22,19 +22,22 @@ pub const MAX_SOURCE: usize = 256 * 1024 * 1024;
 struct Compiler {
     // Field order matters: the context must go before the runtime.
     ctx: rquickjs::Context,
-    _rt: rquickjs::Runtime,
+    rt: rquickjs::Runtime,
     heap: Arc<crate::alloc::HeapStats>,
 }
 
 impl Compiler {
     fn new() -> Result<Compiler> {
         let heap = crate::alloc::HeapStats::new(COMPILER_MEMORY);
-        let rt = rquickjs::Runtime::new_with_alloc(crate::alloc::CountingAllocator(heap.clone()))
+        let rt = rquickjs::Runtime::new_with_alloc(crate::alloc::CountingAllocator(heap.clone(), None))
             .map_err(|e| Error::Host(format!("cannot create the compiler runtime: {e}")))?;
         rt.set_max_stack_size(COMPILER_STACK);
-        let ctx = rquickjs::Context::custom::<rquickjs::context::intrinsic::Eval>(&rt)
-            .map_err(|e| Error::Host(format!("cannot create the compiler context: {e}")))?;
-        Ok(Compiler { ctx, _rt: rt, heap })
+        let ctx = rquickjs::Context::custom::<(
+            rquickjs::context::intrinsic::Eval,
+            rquickjs::context::intrinsic::RegExpCompiler,
+        )>(&rt)
+        .map_err(|e| Error::Host(format!("cannot create the compiler context: {e}")))?;
+        Ok(Compiler { ctx, rt, heap })
     }
 }
 
@@ -68,6 +71,7 @@ pub(crate) fn compile(source: &str, filename: &str, strict: bool, kind: SourceKi
             return Err(Error::Host("compiler unavailable".into()));
         };
         compiler.heap.begin_run();
+        compiler.rt.set_max_stack_size(crate::runtime::stack_for_this_thread(COMPILER_STACK));
         let mut flags = qjs::JS_EVAL_FLAG_COMPILE_ONLY as i32;
         flags |= match kind {
             SourceKind::Script => qjs::JS_EVAL_TYPE_GLOBAL as i32,

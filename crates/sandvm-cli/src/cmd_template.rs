@@ -1,0 +1,232 @@
+//! `sandvm template`: render Handlebars or Mustache templates inside the sandbox.
+//!
+//! ```text
+//! sandvm template render page.hbs --data data.json --partials partials/ --helpers helpers.js
+//! sandvm template check page.hbs
+//! ```
+//!
+//! Exit codes: 0 ok, 1 template error (parse error, missing helper or partial, a helper that
+//! threw; the message carries `line:column`), 2 usage or I/O error, 3 limit hit (timeout,
+//! memory, stack, output).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sandvm_template::{Mode, TemplateError, TemplateOptions, Templates};
+
+/// `sandvm template …` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum TemplateCmd {
+    /// Render a template with JSON data and print the result to standard output.
+    Render {
+        /// The template file (`-` reads standard input).
+        template: PathBuf,
+        /// JSON data file (`-` reads standard input). Without it, the data is `{}`.
+        #[arg(long, value_name = "DATA.json")]
+        data: Option<PathBuf>,
+        /// A directory of partials: one file per partial, named by its path without extension
+        /// (`header.hbs` → `{{> header}}`, `shared/nav.hbs` → `{{> shared/nav}}`).
+        #[arg(long, value_name = "DIR")]
+        partials: Option<PathBuf>,
+        /// A helpers script run in the sandbox (repeatable): it calls
+        /// `Handlebars.registerHelper(name, fn)`, sets `module.exports`, or evaluates to an
+        /// object of helper functions.
+        #[arg(long, value_name = "FILE.js")]
+        helpers: Vec<PathBuf>,
+        /// Mustache mode (the Mustache spec) instead of Handlebars.
+        #[arg(long)]
+        mustache: bool,
+        /// Handlebars `strict`: a missing property is an error.
+        #[arg(long)]
+        strict: bool,
+        /// Handlebars `noEscape`: do not HTML-escape `{{x}}`.
+        #[arg(long)]
+        no_escape: bool,
+        /// Wall-clock limit of the render in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 1000)]
+        timeout: u64,
+        /// Memory limit in MiB.
+        #[arg(long, value_name = "MB", default_value_t = 64)]
+        memory: usize,
+        /// Output limit in bytes.
+        #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+        max_output: usize,
+    },
+    /// Parse a template and report the first syntax error with its line and column.
+    Check {
+        /// The template file (`-` reads standard input).
+        template: PathBuf,
+        /// Mustache mode instead of Handlebars.
+        #[arg(long)]
+        mustache: bool,
+    },
+}
+
+/// A failure with its exit code, already formatted for standard error.
+struct Fail(i32, String);
+
+fn read_text(path: &Path) -> Result<String, Fail> {
+    let bytes = if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| Fail(2, format!("cannot read standard input: {e}")))?;
+        buf
+    } else {
+        std::fs::read(path).map_err(|e| Fail(2, format!("cannot read {}: {e}", path.display())))?
+    };
+    String::from_utf8(bytes).map_err(|_| Fail(2, format!("{} is not valid UTF-8", path.display())))
+}
+
+fn display(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Maps a template error to an exit code and a message; `file` names the template source.
+fn template_fail(file: &str, e: TemplateError) -> Fail {
+    match e {
+        TemplateError::Parse {
+            message,
+            line,
+            column,
+            ..
+        } => Fail(1, format!("{file}:{line}:{column}: {message}")),
+        TemplateError::Sandbox(inner) => {
+            let code = if inner.is_limit() || matches!(inner, sandvm::Error::Cancelled) {
+                3
+            } else if matches!(inner, sandvm::Error::Host(_)) {
+                2
+            } else {
+                1
+            };
+            Fail(code, format!("{file}: {inner}"))
+        }
+        other => Fail(1, format!("{file}: {other}")),
+    }
+}
+
+/// Collects the partial files of `dir` (recursively), named by their relative path without
+/// extension, with `/` separators.
+fn partial_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, Fail> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d)
+            .map_err(|e| Fail(2, format!("cannot read the partials directory {}: {e}", d.display())))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Fail(2, format!("cannot read {}: {e}", d.display())))?;
+            let path = entry.path();
+            let file_name = entry.file_name();
+            if file_name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let rel = path.strip_prefix(dir).unwrap_or(&path).with_extension("");
+            let name: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push((name.join("/"), path));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn render(cmd: TemplateCmd) -> Result<String, Fail> {
+    let TemplateCmd::Render {
+        template,
+        data,
+        partials,
+        helpers,
+        mustache,
+        strict,
+        no_escape,
+        timeout,
+        memory,
+        max_output,
+    } = cmd
+    else {
+        return Err(Fail(2, "internal error: not a render command".into()));
+    };
+    if template.as_os_str() == "-" && data.as_deref().is_some_and(|d| d.as_os_str() == "-") {
+        return Err(Fail(2, "the template and the data cannot both come from standard input".into()));
+    }
+    let source = read_text(&template)?;
+    let name = display(&template);
+    let data: serde_json::Value = match &data {
+        Some(path) => {
+            let text = read_text(path)?;
+            serde_json::from_str(&text)
+                .map_err(|e| Fail(2, format!("{}: invalid JSON: {e}", display(path))))?
+        }
+        None => serde_json::json!({}),
+    };
+    let limits = sandvm::Limits {
+        timeout: Some(Duration::from_millis(timeout.max(1))),
+        memory: memory.saturating_mul(1024 * 1024),
+        max_output,
+        ..Default::default()
+    };
+    let options = TemplateOptions {
+        mode: if mustache { Mode::Mustache } else { Mode::Handlebars },
+        strict,
+        no_escape,
+    };
+    let mut t = Templates::with_options(limits, options).map_err(|e| template_fail(&name, e))?;
+    for h in &helpers {
+        let src = read_text(h)?;
+        t.register_helpers_script(&src)
+            .map_err(|e| template_fail(&display(h), e))?;
+    }
+    if let Some(dir) = &partials {
+        for (pname, path) in partial_files(dir)? {
+            let src = read_text(&path)?;
+            t.register_partial(&pname, &src)
+                .map_err(|e| template_fail(&path.display().to_string(), e))?;
+        }
+    }
+    t.register_template(&name, &source)
+        .map_err(|e| template_fail(&name, e))?;
+    t.render(&name, &data).map_err(|e| template_fail(&name, e))
+}
+
+/// Runs a `sandvm template` subcommand and returns the process exit code.
+///
+/// # Errors
+/// None in practice: every failure is reported on standard error and turned into an exit
+/// code (1 template error, 2 usage or I/O error, 3 limit hit).
+pub fn run(cmd: TemplateCmd) -> anyhow::Result<i32> {
+    let result = match cmd {
+        TemplateCmd::Check { template, mustache } => read_text(&template).and_then(|src| {
+            let mode = if mustache { Mode::Mustache } else { Mode::Handlebars };
+            sandvm_template::check(&src, mode)
+                .map(|()| format!("{}: ok\n", display(&template)))
+                .map_err(|e| template_fail(&display(&template), e))
+        }),
+        render_cmd @ TemplateCmd::Render { .. } => render(render_cmd),
+    };
+    match result {
+        Ok(text) => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    eprintln!("sandvm: cannot write the output: {e}");
+                    return Ok(2);
+                }
+            }
+            Ok(0)
+        }
+        Err(Fail(code, msg)) => {
+            eprintln!("sandvm: {msg}");
+            Ok(code)
+        }
+    }
+}
