@@ -21,7 +21,7 @@ fn a_thousand_alternating_limit_hits_keep_memory_flat() {
     let limits = Limits { memory: 8 * 1024 * 1024, timeout: Some(Duration::from_millis(20)), ..Default::default() };
     let rt = Runtime::new(limits).unwrap();
     let c = Context::new(&rt, ContextOptions::default()).unwrap();
-    let mut run = |i: usize| match i % 3 {
+    let run = |i: usize| match i % 3 {
         0 => assert_eq!(c.eval("let a = []; for (;;) a.push(new Array(10000).fill(1))"), Err(Error::MemoryLimit)),
         1 => assert_eq!(c.eval("while (true) {}"), Err(Error::Timeout)),
         _ => assert_eq!(c.eval("[1, 2, 3].map(x => x * 2).join()").map(|c| c.value), Ok(Some(json!("2,4,6")))),
