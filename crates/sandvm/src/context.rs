@@ -309,7 +309,8 @@ impl Context {
         }
         if self.options.freeze {
             let f = self.prelude(ctx, lockdown::FREEZE, "<lockdown>")?;
-            f.call::<_, Value>(()).map_err(|e| self.setup_error(ctx, e))?;
+            let trusted: Vec<Value> = f.call(()).map_err(|e| self.setup_error(ctx, e))?;
+            inspect::trust_getters(ctx, trusted);
         }
         Ok(())
     }

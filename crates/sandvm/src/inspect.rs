@@ -138,6 +138,34 @@ unsafe impl<'js> JsLifetime<'js> for Intrinsics<'js> {
     type Changed<'to> = Intrinsics<'to>;
 }
 
+/// Getters made by the host's own lockdown (see `lockdown.rs`), which return a captured value
+/// and run no guest code. Kept alive here so their identity cannot be reused.
+struct TrustedGetters<'js>(std::cell::RefCell<Vec<Value<'js>>>);
+
+// SAFETY: holds only `Value<'js>`s; changing the lifetime is what `Value`'s own impl does.
+unsafe impl<'js> JsLifetime<'js> for TrustedGetters<'js> {
+    type Changed<'to> = TrustedGetters<'to>;
+}
+
+/// Registers getters created by the host's lockdown prelude as safe to call while rendering.
+pub fn trust_getters<'js>(ctx: &Ctx<'js>, getters: Vec<Value<'js>>) {
+    if ctx.userdata::<TrustedGetters>().is_none() {
+        let _ = ctx.store_userdata(TrustedGetters(std::cell::RefCell::new(Vec::new())));
+    }
+    if let Some(t) = ctx.userdata::<TrustedGetters>() {
+        if let Ok(mut v) = t.0.try_borrow_mut() {
+            v.extend(getters);
+        }
+    }
+}
+
+fn is_trusted_getter<'js>(ctx: &Ctx<'js>, getter: &Value<'js>) -> bool {
+    match ctx.userdata::<TrustedGetters>() {
+        Some(t) => t.0.try_borrow().map(|v| v.iter().any(|g| g == getter)).unwrap_or(false),
+        None => false,
+    }
+}
+
 /// Called once on a fresh context BEFORE any guest code runs: captures the original
 /// native builtins the renderer needs (Map/Set iteration and size, Date, RegExp flags,
 /// `Function.prototype.toString`, the Error `stack` getter, boxed-primitive `valueOf`s,
@@ -411,6 +439,11 @@ impl<'js> Raw<'js> {
     fn data_prop(&self, obj: &Value<'js>, atom: &Atom<'js>) -> Option<Value<'js>> {
         match self.get_own(obj, atom.atom) {
             Prop::Data(v) => Some(v),
+            // The lockdown turns some intrinsic data properties into accessors whose getter
+            // only returns the original value: those (and only those) are read through.
+            Prop::Accessor { has_get: true, getter, .. } if is_trusted_getter(&self.ctx, &getter) => {
+                self.call(&getter, obj, &[])
+            }
             _ => None,
         }
     }

@@ -16,6 +16,7 @@ pub(crate) const FREEZE: &str = r#"(function () {
   const freeze = O.freeze, isFrozen = O.isFrozen, getProto = O.getPrototypeOf,
     gopd = O.getOwnPropertyDescriptor, gopds = O.getOwnPropertyDescriptors,
     defineProperty = O.defineProperty, ownKeys = Reflect.ownKeys, apply = Reflect.apply;
+  const trusted = [];
   const tameOverride = (proto, keys) => {
     if (!proto) return;
     for (const k of keys) {
@@ -23,6 +24,7 @@ pub(crate) const FREEZE: &str = r#"(function () {
       if (!d || !('value' in d) || !d.configurable || !d.writable) continue;
       const value = d.value;
       const getter = function () { return value; };
+      trusted.push(getter);
       const setter = function (v) {
         if (this === proto) throw new TypeError('Cannot assign to read only property ' + String(k) + ' of frozen intrinsic');
         defineProperty(this, k, { value: v, writable: true, enumerable: true, configurable: true });
@@ -75,6 +77,7 @@ pub(crate) const FREEZE: &str = r#"(function () {
       if ('value' in d) stack.push(d.value); else { stack.push(d.get); stack.push(d.set); }
     }
   }
+  return trusted;
 })"#;
 
 /// Deterministic mode: seeded `Math.random`, a `Date` that reads the host-given clock and works

@@ -69,6 +69,20 @@ fn frozen_intrinsics_stop_prototype_pollution() {
 }
 
 #[test]
+fn rendering_is_unchanged_by_the_lockdown() {
+    let c = ctx_with(limits_ms(2000), ContextOptions::default().freeze_intrinsics(true));
+    for (src, want) in [
+        ("({a: 1})", "{ a: 1 }"),
+        ("[1, 'x']", "[ 1, 'x' ]"),
+        ("new Map([[1, 2]])", "Map(1) { 1 => 2 }"),
+        ("class Foo { constructor() { this.x = 1 } }; new Foo()", "Foo { x: 1 }"),
+    ] {
+        assert_eq!(c.eval(src).unwrap().display, want, "{src}");
+    }
+    assert!(c.eval("new TypeError('x')").unwrap().display.starts_with("TypeError: x"));
+}
+
+#[test]
 fn deterministic_mode_is_reproducible() {
     let opts = ContextOptions::default()
         .deterministic(Some(Deterministic { seed: 42, clock: Clock::Fixed(1_700_000_000_000.0) }));
