@@ -7,5 +7,5 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 (cd "$TMP" && npm init -y >/dev/null && npm install --silent handlebars@4 >/dev/null)
-cargo run --quiet --manifest-path "$ROOT/Cargo.toml" -p sandvm-template --example bench -- "$ITER"
+cargo run --quiet --manifest-path "$ROOT/Cargo.toml" -p sandvm-template --example template_bench -- "$ITER"
 node "$ROOT/examples/templates/bench-handlebars.js" "$TMP/node_modules/handlebars" "$ITER"

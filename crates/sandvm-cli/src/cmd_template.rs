@@ -88,12 +88,7 @@ fn display(path: &Path) -> String {
 /// Maps a template error to an exit code and a message; `file` names the template source.
 fn template_fail(file: &str, e: TemplateError) -> Fail {
     match e {
-        TemplateError::Parse {
-            message,
-            line,
-            column,
-            ..
-        } => Fail(1, format!("{file}:{line}:{column}: {message}")),
+        TemplateError::Parse { message, line, column, .. } => Fail(1, format!("{file}:{line}:{column}: {message}")),
         TemplateError::Sandbox(inner) => {
             let code = if inner.is_limit() || matches!(inner, sandvm::Error::Cancelled) {
                 3
@@ -128,10 +123,7 @@ fn partial_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, Fail> {
                 continue;
             }
             let rel = path.strip_prefix(dir).unwrap_or(&path).with_extension("");
-            let name: Vec<String> = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
+            let name: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
             out.push((name.join("/"), path));
         }
     }
@@ -163,8 +155,7 @@ fn render(cmd: TemplateCmd) -> Result<String, Fail> {
     let data: serde_json::Value = match &data {
         Some(path) => {
             let text = read_text(path)?;
-            serde_json::from_str(&text)
-                .map_err(|e| Fail(2, format!("{}: invalid JSON: {e}", display(path))))?
+            serde_json::from_str(&text).map_err(|e| Fail(2, format!("{}: invalid JSON: {e}", display(path))))?
         }
         None => serde_json::json!({}),
     };
@@ -174,26 +165,19 @@ fn render(cmd: TemplateCmd) -> Result<String, Fail> {
         max_output,
         ..Default::default()
     };
-    let options = TemplateOptions {
-        mode: if mustache { Mode::Mustache } else { Mode::Handlebars },
-        strict,
-        no_escape,
-    };
+    let options = TemplateOptions { mode: if mustache { Mode::Mustache } else { Mode::Handlebars }, strict, no_escape };
     let mut t = Templates::with_options(limits, options).map_err(|e| template_fail(&name, e))?;
     for h in &helpers {
         let src = read_text(h)?;
-        t.register_helpers_script(&src)
-            .map_err(|e| template_fail(&display(h), e))?;
+        t.register_helpers_script(&src).map_err(|e| template_fail(&display(h), e))?;
     }
     if let Some(dir) = &partials {
         for (pname, path) in partial_files(dir)? {
             let src = read_text(&path)?;
-            t.register_partial(&pname, &src)
-                .map_err(|e| template_fail(&path.display().to_string(), e))?;
+            t.register_partial(&pname, &src).map_err(|e| template_fail(&path.display().to_string(), e))?;
         }
     }
-    t.register_template(&name, &source)
-        .map_err(|e| template_fail(&name, e))?;
+    t.register_template(&name, &source).map_err(|e| template_fail(&name, e))?;
     t.render(&name, &data).map_err(|e| template_fail(&name, e))
 }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 use sandvm::{
-    ConsoleEntry, ConsoleLevel, Context, ContextOptions, Deterministic, Error, Intrinsics, Limits, Report, Runtime,
-    Stats,
+    BytecodeCache, Capabilities, ConsoleEntry, ConsoleLevel, Context, ContextOptions, Deterministic, Error, HostModule,
+    Intrinsics, KvStore, Limits, ModuleConfig, Report, Runtime, Stats,
 };
 
 /// The exit codes, for `--help`.
@@ -55,6 +55,23 @@ pub struct RunArgs {
     /// Print one JSON object (the result contract) on stdout and nothing else.
     #[arg(long)]
     pub json: bool,
+    /// Run the source as an ES module; its exports are the result.
+    #[arg(long)]
+    pub module: bool,
+    /// Allow imports of files under DIR (relative specifiers only; nothing outside DIR).
+    #[arg(long = "module-root", value_name = "DIR")]
+    pub module_root: Option<std::path::PathBuf>,
+    /// Allow a host module by name or `prefix*` pattern: `sandvm:crypto`, `sandvm:kv`,
+    /// `sandvm:*` (repeatable).
+    #[arg(long = "allow-module", value_name = "NAME")]
+    pub allow_modules: Vec<String>,
+    /// Grant a capability pack: timers, text, base64, url, structured-clone, queue-microtask,
+    /// or all (repeatable). None by default.
+    #[arg(long = "cap", value_name = "PACK")]
+    pub caps: Vec<String>,
+    /// Cache compiled bytecode (authenticated; key in DIR/cache.key) in DIR.
+    #[arg(long = "cache-dir", value_name = "DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 impl RunArgs {
@@ -68,6 +85,67 @@ impl RunArgs {
             max_output: usize::try_from(self.max_output).unwrap_or(usize::MAX),
             max_jobs: self.max_jobs,
         }
+    }
+
+    /// The module policy these flags ask for, when any module flag is given.
+    ///
+    /// # Errors
+    /// A message for a module root that is not a readable directory or a cache directory that
+    /// cannot be created.
+    pub fn module_config(&self) -> Result<Option<ModuleConfig>, String> {
+        if !self.module && self.module_root.is_none() && self.allow_modules.is_empty() && self.cache_dir.is_none() {
+            return Ok(None);
+        }
+        let mut cfg = ModuleConfig::new()
+            .host_module("sandvm:crypto", HostModule::crypto())
+            .host_module("sandvm:kv", HostModule::kv(KvStore::with_max_entries(10_000)));
+        if let Some(root) = &self.module_root {
+            cfg = cfg.root(root).map_err(|e| format!("--module-root: {e}"))?;
+        }
+        for a in &self.allow_modules {
+            cfg = cfg.allow(a);
+        }
+        if let Some(cache) = self.cache()? {
+            cfg = cfg.cache(cache);
+        }
+        Ok(Some(cfg))
+    }
+
+    /// The bytecode cache asked for with `--cache-dir`.
+    ///
+    /// # Errors
+    /// A message when the directory or its key cannot be set up.
+    pub fn cache(&self) -> Result<Option<BytecodeCache>, String> {
+        match &self.cache_dir {
+            Some(dir) => BytecodeCache::on_disk_with_key_file(dir).map(Some).map_err(|e| format!("--cache-dir: {e}")),
+            None => Ok(None),
+        }
+    }
+
+    /// The name of the entry module: its path relative to `--module-root` when it is inside it,
+    /// else its file name.
+    pub fn entry_name(&self, file: &str) -> String {
+        let path = std::path::Path::new(file);
+        if let (Some(root), Ok(canon)) =
+            (self.module_root.as_ref().and_then(|r| r.canonicalize().ok()), path.canonicalize())
+        {
+            if let Ok(rel) = canon.strip_prefix(&root) {
+                return rel.to_string_lossy().replace('\\', "/");
+            }
+        }
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.to_string())
+    }
+
+    /// The capability packs these flags grant.
+    ///
+    /// # Errors
+    /// A message naming an unknown pack.
+    pub fn capabilities(&self) -> Result<Capabilities, String> {
+        let mut caps = Capabilities::none();
+        for c in &self.caps {
+            caps = caps.grant(c).map_err(|e| format!("--cap: {e}"))?;
+        }
+        Ok(caps)
     }
 
     /// The context options these flags ask for.
@@ -147,7 +225,25 @@ pub fn run(source: &str, filename: &str, args: &RunArgs) -> u8 {
         }
     };
     let limits = args.limits();
-    let options = args.context_options(filename);
+    let mut options = match args.capabilities() {
+        Ok(caps) => args.context_options(filename).capabilities(caps),
+        Err(msg) => {
+            eprintln!("sandvm: {msg}");
+            return 2;
+        }
+    };
+    let modules = match args.module_config() {
+        Ok(m) => m,
+        Err(msg) => {
+            eprintln!("sandvm: {msg}");
+            return 2;
+        }
+    };
+    let cache = modules.as_ref().and_then(|_| args.cache().ok().flatten());
+    if let Some(m) = modules {
+        options = options.modules(m);
+    }
+    let mode = if args.module { Mode::Module } else { Mode::Script(cache) };
     let (tx, rx) = mpsc::channel::<Done>();
     let src = source.to_string();
     let worker_limits = limits.clone();
@@ -155,7 +251,7 @@ pub fn run(source: &str, filename: &str, args: &RunArgs) -> u8 {
         .name("sandvm-guest".into())
         .stack_size(sandvm::MAX_STACK * 2 + 8 * 1024 * 1024)
         .spawn(move || {
-            let done = run_inner(&src, &globals, worker_limits, options);
+            let done = run_inner(&src, &globals, worker_limits, options, mode);
             let _ = tx.send(done);
         });
     if let Err(e) = spawned {
@@ -188,7 +284,22 @@ pub fn run(source: &str, filename: &str, args: &RunArgs) -> u8 {
     std::process::exit(i32::from(code));
 }
 
-fn run_inner(source: &str, globals: &[(String, serde_json::Value)], limits: Limits, options: ContextOptions) -> Done {
+/// How to run the source.
+pub enum Mode {
+    /// A classic script, compiled through the bytecode cache when there is one.
+    Script(Option<BytecodeCache>),
+    /// An ES module.
+    Module,
+}
+
+fn run_inner(
+    source: &str,
+    globals: &[(String, serde_json::Value)],
+    limits: Limits,
+    options: ContextOptions,
+    mode: Mode,
+) -> Done {
+    let name = options.filename_str().to_string();
     let rt = match Runtime::new(limits) {
         Ok(rt) => rt,
         Err(e) => return (Err(e), Vec::new(), Stats::default()),
@@ -202,7 +313,14 @@ fn run_inner(source: &str, globals: &[(String, serde_json::Value)], limits: Limi
             return (Err(e), Vec::new(), Stats::default());
         }
     }
-    let result = ctx.eval(source);
+    let result = match mode {
+        Mode::Module => ctx.run_module(source, &name),
+        Mode::Script(Some(cache)) => {
+            let opts = sandvm::ScriptOptions { filename: name, strict: ctx.options().is_strict() };
+            cache.script(source, opts).and_then(|s| ctx.run(&s))
+        }
+        Mode::Script(None) => ctx.eval(source),
+    };
     (result, ctx.take_console(), ctx.stats())
 }
 

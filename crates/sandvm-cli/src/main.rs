@@ -3,6 +3,9 @@
 //! Exit codes: 0 ok, 1 guest error (syntax error, uncaught exception, unsettled promise),
 //! 2 usage or I/O error, 3 limit hit (timeout, memory, stack, output, promise jobs).
 
+mod bench;
+mod cmd_repl;
+mod cmd_template;
 mod exec;
 
 use std::process::ExitCode;
@@ -33,6 +36,18 @@ enum Command {
         #[command(flatten)]
         opts: exec::RunArgs,
     },
+    /// Render Handlebars/Mustache templates inside the sandbox.
+    Template {
+        #[command(subcommand)]
+        cmd: cmd_template::TemplateCmd,
+    },
+    /// Measure in-process workloads (ns/op, median of batches).
+    Bench(bench::BenchArgs),
+    /// Start an interactive REPL whose every input runs inside the sandbox.
+    Repl(cmd_repl::ReplArgs),
+    /// Internal: a worker process of a sandvm-pool pool (frames on standard input/output).
+    #[command(hide = true)]
+    Worker,
 }
 
 fn main() -> ExitCode {
@@ -46,13 +61,38 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Run { file, opts } => match exec::read_source(&file) {
-            Ok(src) => exec::run(&src, &display_name(&file), &opts),
+            Ok(src) => {
+                let name = if opts.module { opts.entry_name(&file) } else { display_name(&file) };
+                exec::run(&src, &name, &opts)
+            }
             Err(msg) => {
                 eprintln!("sandvm: {msg}");
                 2
             }
         },
         Command::Eval { code, opts } => exec::run(&code, "<eval>", &opts),
+        Command::Template { cmd } => match cmd_template::run(cmd) {
+            Ok(code) => u8::try_from(code).unwrap_or(2),
+            Err(e) => {
+                eprintln!("sandvm: {e:#}");
+                2
+            }
+        },
+        Command::Bench(args) => match bench::run(&args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("sandvm: bench failed: {e:#}");
+                2
+            }
+        },
+        Command::Repl(args) => match cmd_repl::run(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("sandvm: {e:#}");
+                2
+            }
+        },
+        Command::Worker => u8::try_from(sandvm_pool::worker_main()).unwrap_or(2),
     };
     ExitCode::from(code)
 }

@@ -163,7 +163,8 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn flags_reach_the_sandbox() {
-    let (_, v) = json_run(&["eval", "--json", "--global", "user={\"name\":\"Ada\"}", "--global", "n=2", "user.name.repeat(n)"]);
+    let (_, v) =
+        json_run(&["eval", "--json", "--global", "user={\"name\":\"Ada\"}", "--global", "n=2", "user.name.repeat(n)"]);
     assert_eq!(v["value"], "AdaAda");
     let (_, v) = json_run(&["eval", "--json", "--strict", "undeclared = 1"]);
     assert_eq!(v["error"]["name"], "ReferenceError");

@@ -17,7 +17,7 @@ use crate::error_info::exception_to_error;
 use crate::inspect::{self, InspectOptions};
 use crate::options::Clock;
 use crate::raw::{self, Job, PromiseState, RawResult};
-use crate::runtime::{thread_cpu_ns, Trip};
+use crate::runtime::Trip;
 use crate::script::{compile, SourceKind};
 use crate::{convert, lockdown, ContextOptions, Error, Limits, Result, Runtime, Script};
 
@@ -47,7 +47,7 @@ pub struct Stats {
     pub jobs: u64,
 }
 
-type HostFn = Rc<dyn Fn(Json) -> std::result::Result<Json, String>>;
+pub(crate) type HostFn = Rc<dyn Fn(Json) -> std::result::Result<Json, String>>;
 
 #[derive(Clone)]
 enum Setup {
@@ -59,14 +59,45 @@ enum Setup {
 struct Loaded {
     scripts: HashMap<u64, Persistent<Value<'static>>>,
     functions: HashMap<u64, Persistent<Value<'static>>>,
+    /// The timers pack's control object (`{ next, fire, clear }`), when granted.
+    timers: Option<Persistent<Object<'static>>>,
+}
+
+/// The clock of the timers pack: real milliseconds since the context was made, or a virtual
+/// clock that jumps to the next timer in deterministic mode.
+struct TimerClock {
+    start: std::time::Instant,
+    virtual_ms: Cell<f64>,
+    deterministic: bool,
+}
+
+impl TimerClock {
+    fn now(&self) -> f64 {
+        if self.deterministic {
+            self.virtual_ms.get()
+        } else {
+            self.start.elapsed().as_secs_f64() * 1000.0
+        }
+    }
 }
 
 struct CtxState {
     // Field order matters: persistent values must be freed before the context (and with it,
     // possibly, the runtime) goes away.
     loaded: Loaded,
+    _modules: crate::modules::ModGuard,
     ctx: rquickjs::Context,
     generation: u64,
+}
+
+/// What to do with a run's settled value before it is copied out.
+#[derive(Clone, Copy)]
+enum Post<'a> {
+    None,
+    /// Take its `value` property (an async script's result).
+    UnwrapValue,
+    /// Replace it with the namespace of the module whose pointer the run itself stores here.
+    Namespace(&'a std::cell::Cell<usize>),
 }
 
 /// Per-call options of [`Context::eval_with`].
@@ -83,8 +114,7 @@ pub struct EvalOptions {
 #[derive(Debug, Clone)]
 pub struct CompiledFunction {
     id: u64,
-    source: Arc<str>,
-    filename: Arc<str>,
+    bytecode: Arc<Vec<u8>>,
 }
 
 /// A context: one global object (realm) in a [`Runtime`], where guest code runs.
@@ -109,6 +139,7 @@ pub struct Context {
     state: RefCell<Option<CtxState>>,
     console: SharedConsole,
     stats: Cell<Stats>,
+    clock: Rc<TimerClock>,
 }
 
 impl std::fmt::Debug for Context {
@@ -141,6 +172,7 @@ impl Context {
     /// [`Error::MemoryLimit`] when the runtime's memory limit is too small for a context;
     /// [`Error::Host`] when the engine fails to set it up.
     pub fn new(runtime: &Runtime, options: ContextOptions) -> Result<Context> {
+        let deterministic = options.deterministic.is_some();
         let ctx = Context {
             runtime: runtime.clone(),
             options,
@@ -148,6 +180,7 @@ impl Context {
             state: RefCell::new(None),
             console: Rc::new(RefCell::new(ConsoleBuf::default())),
             stats: Cell::new(Stats::default()),
+            clock: Rc::new(TimerClock { start: std::time::Instant::now(), virtual_ms: Cell::new(0.0), deterministic }),
         };
         drop(ctx.state()?);
         Ok(ctx)
@@ -236,6 +269,9 @@ impl Context {
             if i.dom_exception {
                 rc |= qjs::JS_AddIntrinsicDOMException(p);
             }
+            if self.options.capabilities.base64 {
+                rc |= qjs::JS_AddIntrinsicAToB(p);
+            }
             rc != 0
         };
         if failed {
@@ -245,8 +281,10 @@ impl Context {
         let watch = self.runtime.watch().clone();
         let limits = self.runtime.limits();
         let mut loaded = Loaded::default();
+        let mut guard = None;
         qctx.with(|ctx| -> Result<()> {
             raw::update_stack_top(&ctx);
+            guard = Some(crate::modules::register(&ctx, self.options.modules.clone()));
             let r = (|| -> Result<()> {
                 self.prepare(&ctx, &watch, &mut loaded)?;
                 for s in &setup {
@@ -257,11 +295,12 @@ impl Context {
             r.map_err(|e| if heap.refused() { Error::MemoryLimit } else { e })
         })?;
         let _ = limits;
-        Ok(CtxState { loaded, ctx: qctx, generation })
+        let _modules = guard.ok_or_else(|| Error::Host("module state missing".into()))?;
+        Ok(CtxState { loaded, _modules, ctx: qctx, generation })
     }
 
     /// Built-in setup of a fresh context, before any guest code.
-    fn prepare<'js>(&self, ctx: &Ctx<'js>, watch: &Arc<crate::runtime::Watch>, _loaded: &mut Loaded) -> Result<()> {
+    fn prepare<'js>(&self, ctx: &Ctx<'js>, watch: &Arc<crate::runtime::Watch>, loaded: &mut Loaded) -> Result<()> {
         let g = ctx.globals();
         // Error.stackTraceLimit's engine setter leaks the value it replaces, which makes the
         // engine abort when the runtime is freed: make it a plain data property.
@@ -281,6 +320,10 @@ impl Context {
         inspect::install(ctx).map_err(host)?;
         if self.options.console {
             console::install(ctx, &self.console, watch).map_err(host)?;
+        }
+        self.grant_packs(ctx, loaded)?;
+        if self.options.modules.as_ref().is_some_and(|m| m.has_commonjs()) {
+            crate::modules::install_require(ctx).map_err(host)?;
         }
         if !self.options.intrinsics.eval {
             // Without the intrinsic the global `eval` only throws; remove it altogether.
@@ -311,6 +354,48 @@ impl Context {
             let f = self.prelude(ctx, lockdown::FREEZE, "<lockdown>")?;
             let trusted: Vec<Value> = f.call(()).map_err(|e| self.setup_error(ctx, e))?;
             inspect::trust_getters(ctx, trusted);
+        }
+        Ok(())
+    }
+
+    /// Installs the capability packs the options grant.
+    fn grant_packs<'js>(&self, ctx: &Ctx<'js>, loaded: &mut Loaded) -> Result<()> {
+        let caps = &self.options.capabilities;
+        if !caps.queue_microtask {
+            ctx.globals().remove("queueMicrotask").map_err(host)?;
+        }
+        for (on, src, name) in [
+            (caps.text_encoding, crate::packs::TEXT, "<text-encoding>"),
+            (caps.url, crate::packs::URL, "<url>"),
+            (caps.structured_clone, crate::packs::STRUCTURED_CLONE, "<structured-clone>"),
+        ] {
+            if on {
+                let f = self.prelude(ctx, src, name)?;
+                f.call::<_, Value>(()).map_err(|e| self.setup_error(ctx, e))?;
+            }
+        }
+        if caps.timers {
+            let clock = self.clock.clone();
+            let now = Function::new(ctx.clone(), move || clock.now()).map_err(host)?;
+            let f = self.prelude(ctx, crate::packs::TIMERS, "<timers>")?;
+            let control: Object = f.call((now,)).map_err(|e| self.setup_error(ctx, e))?;
+            loaded.timers = Some(Persistent::save(ctx, control));
+        }
+        if let Some(handler) = &caps.fetch {
+            let handler = handler.clone();
+            let erased: HostFn = Rc::new(move |args: Json| {
+                let req = args.get(0).cloned().unwrap_or(Json::Null);
+                let req: crate::packs::FetchRequest =
+                    serde_json::from_value(req).map_err(|e| format!("fetch: bad request: {e}"))?;
+                let resp = handler(req).map_err(|e| format!("fetch failed: {e}"))?;
+                serde_json::to_value(resp).map_err(|e| e.to_string())
+            });
+            let call = Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| {
+                call_host(&ctx, "fetch", &erased, args.0)
+            })
+            .map_err(host)?;
+            let f = self.prelude(ctx, crate::packs::FETCH, "<fetch>")?;
+            f.call::<_, Value>((call,)).map_err(|e| self.setup_error(ctx, e))?;
         }
         Ok(())
     }
@@ -453,7 +538,7 @@ impl Context {
             if !self.options.intrinsics.eval {
                 return Err(Error::Host("top-level await needs the eval intrinsic".into()));
             }
-            let c = self.execute_with(tla, |ctx, _| {
+            let c = self.execute_with(if tla { Post::UnwrapValue } else { Post::None }, |ctx, _| {
                 let mut flags = qjs::JS_EVAL_TYPE_GLOBAL as i32;
                 if tla {
                     flags |= qjs::JS_EVAL_FLAG_ASYNC as i32;
@@ -498,6 +583,43 @@ impl Context {
                 Err(e) => Ok(Err(e)),
             })
         }
+    }
+
+    /// Runs ES module source as the entry module named `name` and returns its namespace (the
+    /// exports) as the value. Top-level `await` works within the limits. Imports are resolved
+    /// by the context's [`crate::ModuleConfig`] (relative specifiers against `name`); without
+    /// one, any import fails with [`Error::ModuleNotAllowed`].
+    ///
+    /// # Errors
+    /// As [`Context::eval`], plus [`Error::ModuleNotFound`] and [`Error::ModuleNotAllowed`].
+    pub fn run_module(&self, source: &str, name: &str) -> Result<Completion> {
+        if source.len() > crate::script::MAX_SOURCE {
+            return Err(Error::Host("source too large".into()));
+        }
+        if !self.options.intrinsics.eval {
+            // Compile in the per-thread compiler, load the bytecode here.
+            let bytes = compile(source, name, true, SourceKind::Module)?;
+            return self.run_compiled_module(|ctx| raw::read_bytecode(ctx, &bytes));
+        }
+        self.run_compiled_module(|ctx| {
+            let flags = (qjs::JS_EVAL_TYPE_MODULE | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
+            raw::eval(ctx, source, name, flags)
+        })
+    }
+
+    fn run_compiled_module(&self, compile_fn: impl for<'js> FnOnce(&Ctx<'js>) -> RawResult<'js>) -> Result<Completion> {
+        let module_ptr = std::cell::Cell::new(0usize);
+        let mp = &module_ptr;
+        // First step: compile (a syntax error is a syntax error), keep the module pointer.
+        self.execute_with(Post::Namespace(mp), move |ctx, _| {
+            let m = match compile_fn(ctx) {
+                Ok(m) => m,
+                Err(e) => return Err(exception_to_error(ctx, e, true)),
+            };
+            // SAFETY: a compiled module value holds its JSModuleDef pointer.
+            mp.set(unsafe { qjs::JS_VALUE_GET_PTR(m.as_raw()) } as usize);
+            Ok(raw::eval_function(ctx, &m))
+        })
     }
 
     /// Evaluates and deserializes the completion value into `T`.
@@ -563,17 +685,54 @@ impl Context {
         }
         let source: Arc<str> = format!("(function anonymous({}\n) {{\n{}\n}})", params.join(","), body).into();
         // Parse now so that syntax errors surface here.
-        compile(&source, "<function>", self.options.strict, SourceKind::Script).map_err(|e| match e {
-            Error::Syntax { message, line, column, incomplete_input } => {
-                Error::Syntax { message, line: line.map(|l| l.saturating_sub(2).max(1)), column, incomplete_input }
-            }
-            other => other,
-        })?;
+        let bytecode =
+            compile(&source, "<function>", self.options.strict, SourceKind::Script).map_err(|e| match e {
+                Error::Syntax { message, line, column, incomplete_input } => {
+                    Error::Syntax { message, line: line.map(|l| l.saturating_sub(2).max(1)), column, incomplete_input }
+                }
+                other => other,
+            })?;
+        self.check_single_function(&bytecode, &source[1..source.len() - 1])?;
         Ok(CompiledFunction {
             id: NEXT_FN.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            source,
-            filename: "<function>".into(),
+            bytecode: Arc::new(bytecode),
         })
+    }
+
+    /// Loads the compiled wrapper in a throwaway context of this runtime (under the limits)
+    /// and checks that it is exactly one function whose text is `expected`: a body that closes
+    /// the function early and runs code around it only ever runs in that throwaway realm.
+    fn check_single_function(&self, bytecode: &[u8], expected: &str) -> Result<()> {
+        self.runtime.refresh()?;
+        let limits = self.runtime.limits();
+        let (scratch, heap) = {
+            let engine = self.runtime.engine();
+            (rquickjs::Context::base(&engine.rt).map_err(host)?, engine.heap.clone())
+        };
+        let guard = self.runtime.begin_run(&limits)?;
+        let ok = scratch.with(|c| {
+            raw::update_stack_top(&c);
+            match raw::read_bytecode(&c, bytecode).and_then(|f| raw::eval_function(&c, &f)) {
+                Ok(v) => v.as_function().is_some_and(|f| raw::function_source(&c, f) == expected),
+                Err(_) => false,
+            }
+        });
+        let tripped = self.runtime.watch().tripped().error();
+        drop(scratch);
+        drop(guard);
+        if let Some(e) = tripped.or(heap.refused().then_some(Error::MemoryLimit)) {
+            self.runtime.mark_spent();
+            return Err(e);
+        }
+        if !ok {
+            return Err(Error::Syntax {
+                message: "the body is not a single function body".into(),
+                line: None,
+                column: None,
+                incomplete_input: false,
+            });
+        }
+        Ok(())
     }
 
     /// Calls a function made by [`Context::compile_function`] with copies of `args`.
@@ -581,13 +740,11 @@ impl Context {
     /// # Errors
     /// As [`Context::eval`].
     pub fn call_function(&self, f: &CompiledFunction, args: &[Json]) -> Result<Completion> {
-        let strict = self.options.strict;
         self.execute(|ctx, loaded| {
             let func = match loaded.functions.get(&f.id) {
                 Some(p) => p.clone().restore(ctx).map_err(host)?,
                 None => {
-                    let bytes = compile(&f.source, &f.filename, strict, SourceKind::Script)?;
-                    let loaded_fn = match raw::read_bytecode(ctx, &bytes) {
+                    let loaded_fn = match raw::read_bytecode(ctx, &f.bytecode) {
                         Ok(x) => x,
                         Err(e) => return Ok(Err(e)),
                     };
@@ -595,15 +752,6 @@ impl Context {
                         Ok(v) => v,
                         Err(e) => return Ok(Err(e)),
                     };
-                    let text = v.as_function().map(|func| raw::function_source(ctx, func));
-                    if text.as_deref() != Some(&f.source[1..f.source.len() - 1]) {
-                        return Err(Error::Syntax {
-                            message: "the body is not a single function body".into(),
-                            line: None,
-                            column: None,
-                            incomplete_input: false,
-                        });
-                    }
                     loaded.functions.insert(f.id, Persistent::save(ctx, v.clone()));
                     v
                 }
@@ -636,12 +784,12 @@ impl Context {
     where
         F: for<'js> FnOnce(&Ctx<'js>, &mut Loaded) -> Result<RawResult<'js>>,
     {
-        self.execute_with(false, f)
+        self.execute_with(Post::None, f)
     }
 
     /// As `execute`; `unwrap_tla` takes the `value` property of the settled result (what an
     /// async script's promise resolves to).
-    fn execute_with<F>(&self, unwrap_tla: bool, f: F) -> Result<Completion>
+    fn execute_with<F>(&self, post: Post, f: F) -> Result<Completion>
     where
         F: for<'js> FnOnce(&Ctx<'js>, &mut Loaded) -> Result<RawResult<'js>>,
     {
@@ -654,6 +802,7 @@ impl Context {
         let mut jobs = 0u64;
         let st = &mut *st;
         let loaded = &mut st.loaded;
+        let loaded_timers = loaded.timers.clone();
         let result = st.ctx.with(|ctx| -> Result<Completion> {
             raw::update_stack_top(&ctx);
             let r = f(&ctx, loaded);
@@ -662,13 +811,41 @@ impl Context {
                 Ok(Err(exc)) => return Err(exception_to_error(&ctx, exc, false)),
                 Err(e) => return Err(e),
             };
-            let mut v = self.settle(&ctx, v, &limits, &mut jobs)?;
-            if unwrap_tla {
-                if let Some(o) = v.as_object() {
-                    v = o.get::<_, Value>("value").unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
+            let timers = match &loaded_timers {
+                Some(p) => Some(p.clone().restore(&ctx).map_err(host)?),
+                None => None,
+            };
+            let settled = self.settle(&ctx, v, &limits, &mut jobs, timers.as_ref());
+            if let Some(t) = &timers {
+                // Timers never outlive the run.
+                if let Ok(clear) = t.get::<_, Function>("clear") {
+                    let _ = clear.call::<_, Value>(());
                 }
             }
-            let display = inspect::inspect(&ctx, &v, &InspectOptions::default());
+            let mut v = settled?;
+            match post {
+                Post::None => {}
+                Post::UnwrapValue => {
+                    if let Some(o) = v.as_object() {
+                        v = o.get::<_, Value>("value").unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
+                    }
+                }
+                Post::Namespace(cell) => {
+                    let m = cell.get();
+                    // SAFETY: `m` is the module this run compiled; it lives in the context's
+                    // module table. The namespace is a new reference we take over.
+                    v = unsafe {
+                        Value::from_raw(
+                            ctx.clone(),
+                            qjs::JS_GetModuleNamespace(ctx.as_raw().as_ptr(), m as *mut qjs::JSModuleDef),
+                        )
+                    };
+                    if v.is_exception() {
+                        return Err(exception_to_error(&ctx, ctx.catch(), false));
+                    }
+                }
+            }
+            let display = display_of(&ctx, &v);
             let value = convert::to_json(&ctx, &v);
             if let Some(e) = watch.tripped().error() {
                 return Err(e);
@@ -693,7 +870,7 @@ impl Context {
             },
         };
         let elapsed = guard.started.elapsed();
-        let cpu = thread_cpu_ns().saturating_sub(guard.cpu_start);
+        let cpu = watch.run_cpu_ns(guard.start_ns);
         drop(guard);
         self.stats.set(Stats {
             wall_ms: elapsed.as_secs_f64() * 1000.0,
@@ -716,8 +893,18 @@ impl Context {
 
     /// Runs the job queue and, when the value is a promise and the context awaits promises,
     /// returns its settled value.
-    fn settle<'js>(&self, ctx: &Ctx<'js>, v: Value<'js>, limits: &Limits, jobs: &mut u64) -> Result<Value<'js>> {
+    fn settle<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        v: Value<'js>,
+        limits: &Limits,
+        jobs: &mut u64,
+        timers: Option<&Object<'js>>,
+    ) -> Result<Value<'js>> {
         self.drain_jobs(ctx, limits, jobs)?;
+        if let Some(timers) = timers {
+            self.run_timers(ctx, timers, limits, jobs)?;
+        }
         if !self.options.await_promise {
             return Ok(v);
         }
@@ -726,6 +913,43 @@ impl Context {
             PromiseState::Fulfilled(x) => Ok(x),
             PromiseState::Rejected(e) => Err(exception_to_error(ctx, e, false)),
             PromiseState::Pending => Err(Error::Unsettled),
+        }
+    }
+
+    /// The event loop of the timers pack: fire timers in order (waiting for them in real time,
+    /// or jumping the virtual clock in deterministic mode), running the job queue after each,
+    /// until none is pending. Bounded by the run's limits like everything else.
+    fn run_timers<'js>(&self, ctx: &Ctx<'js>, timers: &Object<'js>, limits: &Limits, jobs: &mut u64) -> Result<()> {
+        let watch = self.runtime.watch();
+        let js = |r: rquickjs::Result<Value<'js>>| -> Result<Value<'js>> {
+            r.or_else(|e| match caught(ctx, e)? {
+                Ok(v) => Ok(v),
+                Err(exc) => Err(exception_to_error(ctx, exc, false)),
+            })
+        };
+        loop {
+            let next_fn: Function = timers.get("next").map_err(host)?;
+            let next = js(next_fn.call(()))?.as_number().unwrap_or(-1.0);
+            if next < 0.0 {
+                return Ok(());
+            }
+            if self.clock.deterministic {
+                self.clock.virtual_ms.set(self.clock.virtual_ms.get().max(next));
+            } else {
+                loop {
+                    let wait = next - self.clock.now();
+                    if wait <= 0.0 {
+                        break;
+                    }
+                    if watch.should_interrupt() {
+                        return Err(watch.tripped().error().unwrap_or(Error::Timeout));
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs_f64((wait / 1000.0).min(0.005)));
+                }
+            }
+            let fire: Function = timers.get("fire").map_err(host)?;
+            js(fire.call((self.clock.now(),)))?;
+            self.drain_jobs(ctx, limits, jobs)?;
         }
     }
 
@@ -748,6 +972,19 @@ impl Context {
                 watch.should_interrupt();
             }
         }
+    }
+}
+
+/// The `util.inspect` rendering of a completion value, with a fast path for the common
+/// primitives.
+fn display_of<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> String {
+    match v.type_of() {
+        rquickjs::Type::Int => v.as_int().map(|i| i.to_string()).unwrap_or_default(),
+        rquickjs::Type::Bool => v.as_bool().map(|b| b.to_string()).unwrap_or_default(),
+        rquickjs::Type::Null => "null".into(),
+        rquickjs::Type::Undefined => "undefined".into(),
+        rquickjs::Type::Float if v.as_float().is_some_and(|f| f != 0.0) => raw::to_string_lossy(ctx, v),
+        _ => inspect::inspect(ctx, v, &InspectOptions::default()),
     }
 }
 
@@ -775,7 +1012,12 @@ fn call_value<'js>(ctx: &Ctx<'js>, f: &Value<'js>, args: &[Json], what: &str) ->
 
 /// The body of every host function: copy the arguments out, call the host closure (never
 /// letting a panic unwind into the engine), copy the result in.
-fn call_host<'js>(ctx: &Ctx<'js>, name: &str, f: &HostFn, args: Vec<Value<'js>>) -> rquickjs::Result<Value<'js>> {
+pub(crate) fn call_host<'js>(
+    ctx: &Ctx<'js>,
+    name: &str,
+    f: &HostFn,
+    args: Vec<Value<'js>>,
+) -> rquickjs::Result<Value<'js>> {
     let arr = rquickjs::Array::new(ctx.clone())?;
     for (i, a) in args.into_iter().enumerate() {
         arr.set(i, a)?;

@@ -38,6 +38,24 @@ pub enum Error {
         /// The thrown value as JSON, when it is representable.
         value: Option<Box<Json>>,
     },
+    /// An import or `require` named a module that does not exist under the context's
+    /// [`crate::ModuleConfig`].
+    #[error("{message}")]
+    ModuleNotFound {
+        /// The specifier as written in the guest code.
+        specifier: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// An import or `require` was refused by the context's module policy (not allow-listed,
+    /// outside the module root, an absolute path or URL, too large, not UTF-8).
+    #[error("{message}")]
+    ModuleNotAllowed {
+        /// The specifier as written in the guest code.
+        specifier: String,
+        /// Why it was refused.
+        message: String,
+    },
     /// The run went past its wall-clock timeout or CPU budget.
     #[error("script execution timed out")]
     Timeout,
@@ -80,12 +98,14 @@ fn position(line: Option<u32>, column: Option<u32>) -> String {
 
 impl Error {
     /// The stable machine-readable kind used in the JSON contract: `syntax`, `exception`,
-    /// `timeout`, `memory_limit`, `stack_overflow`, `output_limit`, `job_limit`, `cancelled`,
+    /// `module_not_found`, `module_not_allowed`, `timeout`, `memory_limit`, `stack_overflow`, `output_limit`, `job_limit`, `cancelled`,
     /// `unsettled`, `cached_data_rejected` or `host`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Syntax { .. } => "syntax",
             Error::Exception { .. } => "exception",
+            Error::ModuleNotFound { .. } => "module_not_found",
+            Error::ModuleNotAllowed { .. } => "module_not_allowed",
             Error::Timeout => "timeout",
             Error::MemoryLimit => "memory_limit",
             Error::StackOverflow => "stack_overflow",
@@ -109,7 +129,14 @@ impl Error {
     /// True for errors raised by guest code itself (syntax errors, uncaught exceptions,
     /// promises that never settle).
     pub fn is_guest(&self) -> bool {
-        matches!(self, Error::Syntax { .. } | Error::Exception { .. } | Error::Unsettled)
+        matches!(
+            self,
+            Error::Syntax { .. }
+                | Error::Exception { .. }
+                | Error::Unsettled
+                | Error::ModuleNotFound { .. }
+                | Error::ModuleNotAllowed { .. }
+        )
     }
 }
 

@@ -68,6 +68,14 @@ pub(crate) fn exception_to_error<'js>(ctx: &Ctx<'js>, exc: Value<'js>, compiling
         if message == "interrupted" && name.as_deref() == Some("InternalError") {
             return Error::Timeout;
         }
+        if matches!(name.as_deref(), Some("ModuleNotFound" | "ModuleNotAllowed")) {
+            let specifier = prop_string(ctx, obj, "specifier").unwrap_or_default();
+            return if name.as_deref() == Some("ModuleNotFound") {
+                Error::ModuleNotFound { specifier, message }
+            } else {
+                Error::ModuleNotAllowed { specifier, message }
+            };
+        }
         let pos = stack.as_deref().and_then(first_position);
         if compiling && name.as_deref() == Some("SyntaxError") {
             return Error::Syntax {

@@ -72,7 +72,7 @@ const ATOM_TAG_INT: u32 = 1 << 31;
 #[derive(Debug, Clone, Copy)]
 pub struct InspectOptions {
     /// How many levels of nesting are rendered before `[Object]` / `[Array]` is printed
-    /// (Node's default: 2). Capped at [`MAX_DEPTH`].
+    /// (Node's default: 2). Capped at 64.
     pub depth: usize,
     /// Use Node's ANSI colour styles.
     pub colors: bool,

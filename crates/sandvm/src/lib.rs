@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 mod alloc;
+mod cache;
 mod console;
 mod context;
 mod convert;
@@ -28,18 +29,23 @@ mod error_info;
 mod inspect;
 mod limits;
 mod lockdown;
+mod modules;
 mod options;
+mod packs;
 mod raw;
 mod report;
 mod runtime;
 mod script;
 
+pub use cache::{BytecodeCache, CacheStats};
 pub use console::{ConsoleEntry, ConsoleLevel};
 pub use context::{run_in_new_context, CompiledFunction, Completion, Context, EvalOptions, Outcome, Stats};
 pub use error::{Error, Result};
 pub use inspect::InspectOptions;
 pub use limits::{Limits, MAX_STACK, MIN_STACK};
+pub use modules::{HostModule, HostModuleFn, KvStore, ModuleConfig};
 pub use options::{Clock, ContextOptions, Deterministic, Intrinsics};
+pub use packs::{Capabilities, FetchHandler, FetchRequest, FetchResponse, PACK_NAMES};
 pub use report::{ErrorReport, Report};
 pub use runtime::{CancelHandle, Runtime};
 pub use script::{CacheKey, Script, ScriptOptions, MAX_SOURCE};

@@ -104,6 +104,8 @@ pub struct ContextOptions {
     pub(crate) await_promise: bool,
     pub(crate) keep_after_interrupt: bool,
     pub(crate) filename: String,
+    pub(crate) modules: Option<Arc<crate::ModuleConfig>>,
+    pub(crate) capabilities: crate::Capabilities,
 }
 
 impl Default for ContextOptions {
@@ -117,6 +119,8 @@ impl Default for ContextOptions {
             await_promise: true,
             keep_after_interrupt: false,
             filename: "<eval>".into(),
+            modules: None,
+            capabilities: crate::Capabilities::none(),
         }
     }
 }
@@ -168,6 +172,25 @@ impl ContextOptions {
         self.keep_after_interrupt = on;
         self
     }
+    /// Where guest code may load modules from (ES `import`, `import()`, CommonJS `require`).
+    /// By default, nowhere: every import fails with [`crate::Error::ModuleNotAllowed`].
+    pub fn modules(mut self, config: crate::ModuleConfig) -> Self {
+        self.modules = Some(Arc::new(config));
+        self
+    }
+
+    /// Capability packs granted to guest code (timers, text encoding, URL, ...). By default,
+    /// none.
+    pub fn capabilities(mut self, caps: crate::Capabilities) -> Self {
+        self.capabilities = caps;
+        self
+    }
+
+    /// The file name used for [`crate::Context::eval`].
+    pub fn filename_str(&self) -> &str {
+        &self.filename
+    }
+
     /// File name used in stack traces for [`crate::Context::eval`]. By default, `"<eval>"`.
     pub fn filename(mut self, name: impl Into<String>) -> Self {
         self.filename = name.into();

@@ -16,7 +16,7 @@ use crate::{Completion, ConsoleEntry, Error, Stats};
 /// The error part of a [`Report`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorReport {
-    /// [`Error::kind`]: `syntax`, `exception`, `timeout`, `memory_limit`, `stack_overflow`,
+    /// [`Error::kind`]: `syntax`, `exception`, `module_not_found`, `module_not_allowed`, `timeout`, `memory_limit`, `stack_overflow`,
     /// `output_limit`, `job_limit`, `cancelled`, `unsettled`, `cached_data_rejected`, `host`.
     pub kind: String,
     /// The JavaScript error name (`TypeError`, `SyntaxError`, ...), or `null`.
@@ -39,6 +39,10 @@ impl From<&Error> for ErrorReport {
             }
             Error::Exception { name, message, stack, line, column, .. } => {
                 (name.clone(), message.clone(), stack.clone(), *line, *column)
+            }
+            Error::ModuleNotFound { message, .. } => (Some("ModuleNotFound".into()), message.clone(), None, None, None),
+            Error::ModuleNotAllowed { message, .. } => {
+                (Some("ModuleNotAllowed".into()), message.clone(), None, None, None)
             }
             other => (None, other.to_string(), None, None, None),
         };

@@ -75,6 +75,12 @@ pub(crate) struct Watch {
     cpu_deadline: AtomicU64,
     tripped: AtomicU8,
     polls: AtomicU32,
+    /// Thread CPU time at the first interrupt poll of the run (or at its start when a CPU budget
+    /// is set); `NO_DEADLINE` until then. Reading the thread CPU clock is a system call
+    /// (~0.5 µs), so short runs that never poll do not pay for it.
+    cpu_mark: AtomicU64,
+    /// Wall time (`now_ns`) when `cpu_mark` was taken.
+    cpu_mark_wall: AtomicU64,
 }
 
 impl Watch {
@@ -85,6 +91,8 @@ impl Watch {
             cpu_deadline: AtomicU64::new(NO_DEADLINE),
             tripped: AtomicU8::new(0),
             polls: AtomicU32::new(0),
+            cpu_mark: AtomicU64::new(NO_DEADLINE),
+            cpu_mark_wall: AtomicU64::new(0),
         }
     }
 
@@ -101,6 +109,9 @@ impl Watch {
     pub(crate) fn should_interrupt(&self) -> bool {
         if self.tripped.load(Relaxed) != 0 {
             return true;
+        }
+        if self.cpu_mark.load(Relaxed) == NO_DEADLINE {
+            self.mark_cpu();
         }
         if self.cancel.load(Relaxed) {
             self.trip(Trip::Cancelled);
@@ -119,17 +130,37 @@ impl Watch {
         false
     }
 
+    fn mark_cpu(&self) {
+        self.cpu_mark_wall.store(now_ns(), Relaxed);
+        self.cpu_mark.store(thread_cpu_ns(), Relaxed);
+    }
+
+    /// CPU nanoseconds of the run that started at wall time `start_ns`: measured from the first
+    /// interrupt poll, plus the wall time before it (the guest was running on this thread).
+    pub(crate) fn run_cpu_ns(&self, start_ns: u64) -> u64 {
+        let mark = self.cpu_mark.load(Relaxed);
+        if mark == NO_DEADLINE {
+            return now_ns().saturating_sub(start_ns);
+        }
+        let before = self.cpu_mark_wall.load(Relaxed).saturating_sub(start_ns);
+        thread_cpu_ns().saturating_sub(mark) + before
+    }
+
     fn arm(&self, limits: &Limits) {
         self.tripped.store(0, Relaxed);
+        self.cpu_mark.store(NO_DEADLINE, Relaxed);
         let deadline = limits
             .timeout
             .map(|t| now_ns().saturating_add(t.as_nanos().min(u128::from(u64::MAX / 2)) as u64))
             .unwrap_or(NO_DEADLINE);
         self.deadline.store(deadline, Relaxed);
-        let cpu = limits
-            .cpu_time
-            .map(|t| thread_cpu_ns().saturating_add(t.as_nanos().min(u128::from(u64::MAX / 2)) as u64))
-            .unwrap_or(NO_DEADLINE);
+        let cpu = match limits.cpu_time {
+            Some(t) => {
+                self.mark_cpu();
+                self.cpu_mark.load(Relaxed).saturating_add(t.as_nanos().min(u128::from(u64::MAX / 2)) as u64)
+            }
+            None => NO_DEADLINE,
+        };
         self.cpu_deadline.store(cpu, Relaxed);
     }
 
@@ -156,6 +187,12 @@ impl CancelHandle {
     /// (a backward jump, a call, a regexp step).
     pub fn cancel(&self) {
         self.0.cancel.store(true, Relaxed);
+    }
+
+    /// Withdraws a cancellation that no run has consumed yet (for a caller whose job already
+    /// ended, so that the request does not cancel the next run).
+    pub fn clear_cancel(&self) {
+        self.0.cancel.store(false, Relaxed);
     }
 
     /// True while a cancellation is requested and not yet consumed by a run.
@@ -308,41 +345,49 @@ impl Runtime {
             engine.rt.set_max_stack_size(stack_for_this_thread(limits.effective_stack()));
         }
         self.inner.watch.arm(limits);
-        Ok(RunGuard { rt: self, started: Instant::now(), cpu_start: thread_cpu_ns() })
+        Ok(RunGuard { rt: self, started: Instant::now(), start_ns: now_ns() })
     }
+}
+
+/// Lowest address of the calling thread's stack, looked up once per thread (glibc reads
+/// /proc/self/maps for the main thread, which is far too slow to do on every run).
+fn stack_low() -> Option<usize> {
+    thread_local! {
+        static LOW: Option<usize> = stack_low_uncached();
+    }
+    LOW.with(|l| *l)
+}
+
+#[cfg(target_os = "linux")]
+fn stack_low_uncached() -> Option<usize> {
+    // SAFETY: pthread_attr_t is a plain C struct; all-zero is a valid placeholder that
+    // pthread_getattr_np overwrites.
+    let mut attr: libc::pthread_attr_t = unsafe { std::mem::zeroed() };
+    let mut addr: *mut libc::c_void = std::ptr::null_mut();
+    let mut size: libc::size_t = 0;
+    // SAFETY: `attr` is initialised by pthread_getattr_np for the current thread and destroyed
+    // before returning; the out-pointers are valid locals.
+    let ok = unsafe {
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let rc = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        rc == 0
+    };
+    ok.then_some(addr as usize)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stack_low_uncached() -> Option<usize> {
+    None
 }
 
 /// Room left on the calling thread's stack, in bytes, when the platform can tell.
 fn stack_room() -> Option<usize> {
-    #[cfg(target_os = "linux")]
-    {
-        let marker = 0u8;
-        let sp = std::ptr::addr_of!(marker) as usize;
-        // SAFETY: pthread_attr_t is a plain C struct; all-zero is a valid placeholder that
-        // pthread_getattr_np overwrites.
-        let mut attr: libc::pthread_attr_t = unsafe { std::mem::zeroed() };
-        let mut addr: *mut libc::c_void = std::ptr::null_mut();
-        let mut size: libc::size_t = 0;
-        // SAFETY: `attr` is initialised by pthread_getattr_np for the current thread and
-        // destroyed before returning; the out-pointers are valid locals.
-        let ok = unsafe {
-            if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
-                return None;
-            }
-            let rc = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
-            libc::pthread_attr_destroy(&mut attr);
-            rc == 0
-        };
-        if !ok {
-            return None;
-        }
-        let low = addr as usize;
-        sp.checked_sub(low).filter(|room| *room <= size)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        None
-    }
+    let marker = 0u8;
+    let sp = std::ptr::addr_of!(marker) as usize;
+    sp.checked_sub(stack_low()?)
 }
 
 /// The engine stack limit for a run on this thread: the configured limit, but never more than
@@ -363,7 +408,7 @@ pub(crate) fn stack_for_this_thread(configured: usize) -> usize {
 pub(crate) struct RunGuard<'a> {
     rt: &'a Runtime,
     pub(crate) started: Instant,
-    pub(crate) cpu_start: u64,
+    pub(crate) start_ns: u64,
 }
 
 impl Drop for RunGuard<'_> {

@@ -49,7 +49,9 @@ thread_local! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SourceKind {
     /// A classic script (global code).
-    Script,
+    Script = 1,
+    /// An ES module.
+    Module = 2,
 }
 
 /// Compiles `source` to bytecode on this thread's compiler (a context with `eval` enabled that
@@ -75,6 +77,7 @@ pub(crate) fn compile(source: &str, filename: &str, strict: bool, kind: SourceKi
         let mut flags = qjs::JS_EVAL_FLAG_COMPILE_ONLY as i32;
         flags |= match kind {
             SourceKind::Script => qjs::JS_EVAL_TYPE_GLOBAL as i32,
+            SourceKind::Module => qjs::JS_EVAL_TYPE_MODULE as i32,
         };
         if strict {
             flags |= qjs::JS_EVAL_FLAG_STRICT as i32;
@@ -172,7 +175,11 @@ impl Script {
         Ok(Script::from_parts(bytecode, options, source_hash(source)))
     }
 
-    fn from_parts(bytecode: Vec<u8>, options: ScriptOptions, source_hash: [u8; 32]) -> Script {
+    pub(crate) fn bytecode(&self) -> &[u8] {
+        &self.inner.bytecode
+    }
+
+    pub(crate) fn from_parts(bytecode: Vec<u8>, options: ScriptOptions, source_hash: [u8; 32]) -> Script {
         Script { inner: Arc::new(ScriptInner { id: NEXT_ID.fetch_add(1, Relaxed), bytecode, options, source_hash }) }
     }
 
@@ -197,21 +204,14 @@ impl Script {
 
     /// The compiled script as bytes authenticated with `key`.
     pub fn cached_data_with(&self, key: &CacheKey) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.inner.bytecode.len() + 128);
-        out.extend_from_slice(MAGIC);
-        let ver = version_tag();
-        out.extend_from_slice(&(ver.len() as u32).to_le_bytes());
-        out.extend_from_slice(ver.as_bytes());
-        out.push(u8::from(self.inner.options.strict));
-        let name = self.inner.options.filename.as_bytes();
-        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-        out.extend_from_slice(name);
-        out.extend_from_slice(&self.inner.source_hash);
-        out.extend_from_slice(&(self.inner.bytecode.len() as u64).to_le_bytes());
-        out.extend_from_slice(&self.inner.bytecode);
-        let tag = key.mac(&out);
-        out.extend_from_slice(&tag);
-        out
+        seal(
+            key,
+            SourceKind::Script,
+            self.inner.options.strict,
+            &self.inner.options.filename,
+            &self.inner.source_hash,
+            &self.inner.bytecode,
+        )
     }
 
     /// Rebuilds a script from [`Script::cached_data`] bytes, checked against the process-wide
@@ -230,42 +230,88 @@ impl Script {
     /// # Errors
     /// As [`Script::with_cached_data`].
     pub fn with_cached_data_keyed(source: &str, data: &[u8], key: &CacheKey) -> Result<Script> {
-        let reject = |why: &str| Error::CachedDataRejected(why.to_string());
-        if data.len() < MAGIC.len() + 32 {
-            return Err(reject("too short"));
-        }
-        let (body, tag) = data.split_at(data.len() - 32);
-        if !key.verify(body, tag) {
-            return Err(reject("authentication failed (tampered, truncated or signed with another key)"));
-        }
-        let mut r = Reader(body);
-        if r.take(MAGIC.len()) != Some(MAGIC) {
-            return Err(reject("not sandvm cached data"));
-        }
-        let ver_len = r.u32().ok_or_else(|| reject("truncated"))? as usize;
-        if r.take(ver_len) != Some(version_tag().as_bytes()) {
-            return Err(reject("made by another engine or sandvm version"));
-        }
-        let strict = r.take(1).ok_or_else(|| reject("truncated"))?[0] != 0;
-        let name_len = r.u32().ok_or_else(|| reject("truncated"))? as usize;
-        let name = r.take(name_len).ok_or_else(|| reject("truncated"))?;
-        let filename = String::from_utf8(name.to_vec()).map_err(|_| reject("bad file name"))?;
-        let hash = r.take(32).ok_or_else(|| reject("truncated"))?;
-        if hash != source_hash(source) {
-            return Err(reject("made from another source"));
-        }
-        let len = r.u64().ok_or_else(|| reject("truncated"))? as usize;
-        let code = r.take(len).ok_or_else(|| reject("truncated"))?;
-        if !r.0.is_empty() {
-            return Err(reject("trailing bytes"));
-        }
-        let mut h = [0u8; 32];
-        h.copy_from_slice(hash);
-        Ok(Script::from_parts(code.to_vec(), ScriptOptions { filename, strict }, h))
+        let opened = open(key, SourceKind::Script, source, data)?;
+        Ok(Script::from_parts(
+            opened.bytecode,
+            ScriptOptions { filename: opened.name, strict: opened.strict },
+            source_hash(source),
+        ))
     }
 }
 
-const MAGIC: &[u8] = b"SANDVM-CACHED-DATA\x01";
+/// What [`open`] found in sealed bytes.
+pub(crate) struct Opened {
+    pub(crate) name: String,
+    pub(crate) strict: bool,
+    pub(crate) bytecode: Vec<u8>,
+}
+
+/// Seals compiled bytecode: header (magic, engine and sandvm version, kind, strictness, name,
+/// source hash, length), bytecode, HMAC-SHA256 of everything before it.
+pub(crate) fn seal(
+    key: &CacheKey,
+    kind: SourceKind,
+    strict: bool,
+    name: &str,
+    hash: &[u8; 32],
+    bytecode: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytecode.len() + 128);
+    out.extend_from_slice(MAGIC);
+    let ver = version_tag();
+    out.extend_from_slice(&(ver.len() as u32).to_le_bytes());
+    out.extend_from_slice(ver.as_bytes());
+    out.push(kind as u8);
+    out.push(u8::from(strict));
+    out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(hash);
+    out.extend_from_slice(&(bytecode.len() as u64).to_le_bytes());
+    out.extend_from_slice(bytecode);
+    let tag = key.mac(&out);
+    out.extend_from_slice(&tag);
+    out
+}
+
+/// Checks sealed bytes against `key`, the expected kind and the source they were made from.
+pub(crate) fn open(key: &CacheKey, kind: SourceKind, source: &str, data: &[u8]) -> Result<Opened> {
+    let reject = |why: &str| Error::CachedDataRejected(why.to_string());
+    if data.len() < MAGIC.len() + 32 {
+        return Err(reject("too short"));
+    }
+    let (body, tag) = data.split_at(data.len() - 32);
+    if !key.verify(body, tag) {
+        return Err(reject("authentication failed (tampered, truncated or signed with another key)"));
+    }
+    let mut r = Reader(body);
+    if r.take(MAGIC.len()) != Some(MAGIC) {
+        return Err(reject("not sandvm cached data"));
+    }
+    let ver_len = r.u32().ok_or_else(|| reject("truncated"))? as usize;
+    if r.take(ver_len) != Some(version_tag().as_bytes()) {
+        return Err(reject("made by another engine or sandvm version"));
+    }
+    let k = r.take(1).ok_or_else(|| reject("truncated"))?[0];
+    if k != kind as u8 {
+        return Err(reject("made for another kind of source (script or module)"));
+    }
+    let strict = r.take(1).ok_or_else(|| reject("truncated"))?[0] != 0;
+    let name_len = r.u32().ok_or_else(|| reject("truncated"))? as usize;
+    let name = r.take(name_len).ok_or_else(|| reject("truncated"))?;
+    let name = String::from_utf8(name.to_vec()).map_err(|_| reject("bad file name"))?;
+    let hash = r.take(32).ok_or_else(|| reject("truncated"))?;
+    if hash != source_hash(source) {
+        return Err(reject("made from another source"));
+    }
+    let len = r.u64().ok_or_else(|| reject("truncated"))? as usize;
+    let code = r.take(len).ok_or_else(|| reject("truncated"))?;
+    if !r.0.is_empty() {
+        return Err(reject("trailing bytes"));
+    }
+    Ok(Opened { name, strict, bytecode: code.to_vec() })
+}
+
+const MAGIC: &[u8] = b"SANDVM-CACHED-DATA\x02";
 
 fn version_tag() -> String {
     // SAFETY: JS_GetVersion returns a pointer to a static NUL-terminated string.
@@ -280,7 +326,7 @@ fn version_tag() -> String {
     )
 }
 
-fn source_hash(source: &str) -> [u8; 32] {
+pub(crate) fn source_hash(source: &str) -> [u8; 32] {
     Sha256::digest(source.as_bytes()).into()
 }
 
@@ -352,7 +398,7 @@ impl CacheKey {
         })
     }
 
-    fn mac(&self, data: &[u8]) -> [u8; 32] {
+    pub(crate) fn mac(&self, data: &[u8]) -> [u8; 32] {
         let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
         m.update(data);
         m.finalize().into_bytes().into()

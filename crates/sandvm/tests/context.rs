@@ -243,9 +243,11 @@ fn compile_function_like_node() {
         Err(Error::Syntax { line, .. }) => assert_eq!(line, Some(2)),
         other => panic!("{other:?}"),
     }
-    // The body cannot close the function and run code outside it.
-    let sneaky = c.compile_function(&[], "}); globalThis.escaped = 1; (function() {").unwrap();
-    assert!(matches!(c.call_function(&sneaky, &[]), Err(Error::Syntax { .. })));
+    // The body cannot close the function and run code outside it (in this context).
+    assert!(matches!(c.compile_function(&[], "}); globalThis.escaped = 1; (function() {"), Err(Error::Syntax { .. })));
+    assert_eq!(value(&c, "typeof escaped"), json!("undefined"));
+    let c2 = ctx_with(limits_ms(100), ContextOptions::default());
+    assert_eq!(c2.compile_function(&[], "}); for (;;) {} (function() {").unwrap_err(), Error::Timeout);
 }
 
 #[test]

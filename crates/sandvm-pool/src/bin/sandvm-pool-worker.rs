@@ -1,0 +1,6 @@
+//! A minimal worker executable for `Isolation::Process` (used by this crate's tests and
+//! examples; the `sandvm` CLI's hidden `worker` subcommand does the same).
+
+fn main() {
+    std::process::exit(sandvm_pool::worker_main());
+}

@@ -1,0 +1,181 @@
+//! Jobs and their outcomes.
+
+use std::sync::Arc;
+
+use sandvm::{Limits, Report, Stats};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+/// A script registered with [`crate::Pool::register_script`] for one tenant. Ids are only
+/// meaningful for the tenant that registered the script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ScriptId(pub u64);
+
+/// What a job runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum JobKind {
+    /// A classic script, compiled in the worker.
+    Source {
+        /// The source text.
+        source: Arc<str>,
+        /// The file name shown in stack traces.
+        filename: String,
+    },
+    /// A script registered for the tenant with [`crate::Pool::register_script`] (compiled
+    /// once, run in a fresh context each time).
+    Script(ScriptId),
+    /// An ES module entry. Not supported until sandvm has module loading: such jobs fail at
+    /// once with [`crate::PoolError::Unsupported`].
+    Module {
+        /// The entry module's specifier.
+        entry: String,
+    },
+    /// Calls a global function of the job's persistent context (a "plugin" loaded there by
+    /// an earlier job) with copies of `args`. Needs [`Job::persistent`].
+    Call {
+        /// The global function's name.
+        function: String,
+        /// The arguments, copied in.
+        args: Vec<Json>,
+    },
+    /// Test hooks: crash, hang or attempt a forbidden system call inside the worker. Refused
+    /// unless the pool was built with `test_hooks`.
+    #[doc(hidden)]
+    Fault(Fault),
+}
+
+/// What a [`JobKind::Fault`] job does inside the worker (tests only).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fault {
+    /// Writes to an unmapped address (SIGSEGV).
+    Segfault,
+    /// Exits the worker process (process mode) with status 3.
+    Exit,
+    /// Blocks the worker in native code for this many milliseconds, ignoring interrupts.
+    Hang(u64),
+    /// Tries `openat("/etc/hostname")`.
+    Open,
+    /// Tries `socket` + `connect` to 127.0.0.1:9.
+    Connect,
+    /// Tries `fork`.
+    Fork,
+    /// Tries `execve("/bin/true")`.
+    Exec,
+}
+
+/// Context flavour of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct JobOptions {
+    /// Strict mode. By default, `false` (sloppy, like node:vm).
+    pub strict: bool,
+    /// Freeze the intrinsics before the job runs. By default, `false`.
+    pub freeze: bool,
+    /// Deterministic mode with this `Math.random` seed (the clock is fixed at 0).
+    /// By default, `None`.
+    pub deterministic: Option<u64>,
+}
+
+/// One unit of work for a tenant: what to run and how.
+///
+/// ```
+/// let job = sandvm_pool::Job::source("x * 2").with_globals(serde_json::json!({"x": 21}));
+/// assert!(job.persistent.is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// What to run.
+    pub kind: JobKind,
+    /// Limits, capped by the tenant's maxima. By default, `None`: the tenant's default
+    /// limits.
+    pub limits: Option<Limits>,
+    /// Globals set before the job runs (a JSON object; deep copies). By default, `None`.
+    pub globals: Option<Json>,
+    /// Context flavour. By default, [`JobOptions::default`].
+    pub options: JobOptions,
+    /// Run in the tenant's named persistent context instead of a fresh one: its state is
+    /// kept between the jobs that name it. Such jobs always run on the same worker; the
+    /// context is lost when that worker's runtime for the tenant is recycled (a limit hit,
+    /// N jobs, heap growth) or its process is replaced. By default, `None`.
+    pub persistent: Option<String>,
+}
+
+impl Job {
+    fn new(kind: JobKind) -> Job {
+        Job { kind, limits: None, globals: None, options: JobOptions::default(), persistent: None }
+    }
+    /// A job that evaluates `source` as a classic script (file name `<job>`).
+    pub fn source(source: impl Into<Arc<str>>) -> Job {
+        Job::new(JobKind::Source { source: source.into(), filename: "<job>".into() })
+    }
+    /// A job that runs a registered script.
+    pub fn script(id: ScriptId) -> Job {
+        Job::new(JobKind::Script(id))
+    }
+    /// A job that calls `function` in the persistent context `context`.
+    pub fn call(context: impl Into<String>, function: impl Into<String>, args: Vec<Json>) -> Job {
+        let mut j = Job::new(JobKind::Call { function: function.into(), args });
+        j.persistent = Some(context.into());
+        j
+    }
+    /// An ES module job (not supported yet: see [`JobKind::Module`]).
+    pub fn module(entry: impl Into<String>) -> Job {
+        Job::new(JobKind::Module { entry: entry.into() })
+    }
+    #[doc(hidden)]
+    pub fn fault(f: Fault) -> Job {
+        Job::new(JobKind::Fault(f))
+    }
+    /// Sets the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Job {
+        self.limits = Some(limits);
+        self
+    }
+    /// Sets the globals (a JSON object).
+    pub fn with_globals(mut self, globals: Json) -> Job {
+        self.globals = Some(globals);
+        self
+    }
+    /// Sets the context flavour.
+    pub fn with_options(mut self, options: JobOptions) -> Job {
+        self.options = options;
+        self
+    }
+    /// Runs in the named persistent context.
+    pub fn in_context(mut self, name: impl Into<String>) -> Job {
+        self.persistent = Some(name.into());
+        self
+    }
+}
+
+/// The result of a job that ran: the public JSON report plus pool details. Serialisable,
+/// so a service can return it as it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The job's id (as in [`crate::JobHandle::id`]).
+    pub job_id: u64,
+    /// The tenant.
+    pub tenant: String,
+    /// Index of the worker that ran it.
+    pub worker: usize,
+    /// The run's report (status, value, display, error, console, stats), the contract of
+    /// `sandvm run --json`.
+    pub report: Report,
+    /// Full measurements of the run (heap peak, promise jobs).
+    pub stats: Stats,
+    /// Milliseconds the job waited in the queue.
+    pub queue_ms: f64,
+}
+
+impl Outcome {
+    /// True when the run completed without error.
+    pub fn is_ok(&self) -> bool {
+        self.report.error.is_none()
+    }
+    /// The error kind of the run (`timeout`, `memory_limit`, ...), or `None` when it
+    /// succeeded.
+    pub fn error_kind(&self) -> Option<&str> {
+        self.report.error.as_ref().map(|e| e.kind.as_str())
+    }
+}

@@ -1,0 +1,273 @@
+//! Process isolation, pool side: one driver thread per worker slot owns a child process,
+//! hands it jobs over its stdin and reads results from its stdout.
+
+use std::collections::HashSet;
+use std::io::BufReader;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::pool::{lock, Inner, KillReason};
+use crate::wire::{read_frame, write_frame, ExecKind, ExecResult, FromWorker, Hello, ToWorker, HELLO_MAGIC};
+use crate::PoolError;
+
+/// How long a new worker process may take to say it is ready.
+const SPAWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends SIGKILL to a worker process.
+pub(crate) fn kill(pid: u32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return };
+    if pid <= 0 {
+        return;
+    }
+    // SAFETY: plain kill(2) on a pid of our own child (the driver reaps it, so the pid is
+    // not reused before the slot forgets it).
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+struct ChildWorker {
+    child: Child,
+    pid: u32,
+    stdin: Arc<Mutex<ChildStdin>>,
+    stdout: BufReader<ChildStdout>,
+    /// Scripts this process already has, by tenant and id.
+    sent: HashSet<(Arc<str>, u64)>,
+    cpu_ms: f64,
+}
+
+impl ChildWorker {
+    fn spawn(inner: &Inner, w: usize) -> Result<ChildWorker, PoolError> {
+        let exe = match &inner.config.worker_binary {
+            Some(p) => p.clone(),
+            None => std::env::current_exe().map_err(|e| PoolError::Worker(format!("no worker binary: {e}")))?,
+        };
+        let mut cmd = Command::new(&exe);
+        cmd.args(&inner.config.worker_args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .env("SANDVM_POOL_WORKER", "1");
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: the closure runs in the forked child before exec and only calls
+            // prctl(2), which is async-signal-safe. It makes the worker die with the driver
+            // thread that started it.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+                    Ok(())
+                });
+            }
+        }
+        let mut child =
+            cmd.spawn().map_err(|e| PoolError::Worker(format!("cannot start worker {}: {e}", exe.display())))?;
+        let pid = child.id();
+        inner.count_worker_start();
+        {
+            let mut slot = lock(&inner.slots[w]);
+            slot.pid = Some(pid);
+            slot.spawn_deadline = Some(Instant::now() + SPAWN_TIMEOUT);
+        }
+        let fail = |child: &mut Child, msg: String| {
+            let _ = child.kill();
+            let _ = child.wait();
+            lock(&inner.slots[w]).spawn_deadline = None;
+            PoolError::Worker(msg)
+        };
+        let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(fail(&mut child, "worker pipes missing".into()));
+        };
+        let mut stdout = BufReader::new(stdout);
+        let hello = Hello {
+            magic: HELLO_MAGIC,
+            cache_key: inner.key_bytes,
+            exec: crate::exec::ExecSettings {
+                test_hooks: inner.config.test_hooks,
+                in_process: true,
+                recycle_after_jobs: inner.config.recycle_after_jobs,
+                recycle_heap_growth: inner.config.recycle_heap_growth as u64,
+                warm_contexts: inner.config.warm_contexts,
+                max_tenants: inner.config.max_tenants_per_worker,
+            },
+            address_space: inner.config.process_address_space,
+            cpu_seconds: inner.config.process_cpu_seconds,
+        };
+        if let Err(e) = write_frame(&mut stdin, &ToWorker::Hello(hello)) {
+            return Err(fail(&mut child, format!("worker {} did not take the hello frame: {e}", exe.display())));
+        }
+        match read_frame::<_, FromWorker>(&mut stdout) {
+            Ok(FromWorker::Ready { .. }) => {}
+            Ok(FromWorker::Fatal(m)) => return Err(fail(&mut child, format!("worker failed to start: {m}"))),
+            Ok(_) => return Err(fail(&mut child, "worker sent an unexpected frame".into())),
+            Err(e) => {
+                return Err(fail(
+                    &mut child,
+                    format!("worker {} {:?} did not start: {e}", exe.display(), inner.config.worker_args),
+                ))
+            }
+        }
+        lock(&inner.slots[w]).spawn_deadline = None;
+        Ok(ChildWorker { child, pid, stdin: Arc::new(Mutex::new(stdin)), stdout, sent: HashSet::new(), cpu_ms: 0.0 })
+    }
+
+    /// Kills and reaps the process; describes how it ended.
+    fn reap(mut self) -> String {
+        let status = match self.child.try_wait() {
+            Ok(Some(s)) => Some(s),
+            _ => {
+                // Still alive (a broken pipe, a protocol error): make sure it is gone.
+                let _ = self.child.kill();
+                self.child.wait().ok()
+            }
+        };
+        describe(status)
+    }
+
+    fn stop(mut self) {
+        if let Ok(mut w) = self.stdin.lock() {
+            let _ = write_frame(&mut *w, &ToWorker::Shutdown);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn describe(status: Option<std::process::ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Some(s) => match (s.code(), s.signal()) {
+            (Some(c), _) => format!("worker process exited with status {c}"),
+            (None, Some(sig)) => format!("worker process killed by signal {sig} ({})", signal_name(sig)),
+            _ => "worker process ended".into(),
+        },
+        None => "worker process vanished".into(),
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGSYS => "SIGSYS, a forbidden system call",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGILL => "SIGILL",
+        libc::SIGXCPU => "SIGXCPU, CPU limit",
+        libc::SIGTERM => "SIGTERM",
+        _ => "signal",
+    }
+}
+
+/// The body of a process worker's driver thread.
+pub(crate) fn driver(inner: Arc<Inner>, w: usize) {
+    let mut child: Option<ChildWorker> = None;
+    let mut spawn_error: Option<PoolError> = None;
+    loop {
+        if child.is_none() && !inner.stopping() {
+            match ChildWorker::spawn(&inner, w) {
+                Ok(c) => {
+                    child = Some(c);
+                    spawn_error = None;
+                }
+                Err(e) => spawn_error = Some(e),
+            }
+        }
+        let Some(t) = inner.next_job(w, 0) else { break };
+        if child.is_none() {
+            // Retry once now that there is work; fail the job if the worker cannot start.
+            match ChildWorker::spawn(&inner, w) {
+                Ok(c) => child = Some(c),
+                Err(e) => {
+                    let e = spawn_error.take().unwrap_or(e);
+                    inner.complete(w, 0, Err(e));
+                    continue;
+                }
+            }
+        }
+        let Some(c) = child.as_mut() else { continue };
+        lock(&inner.slots[w]).pid = Some(c.pid);
+        let mut exec = t.exec;
+        let id = exec.id;
+        if let ExecKind::Script { id: sid, def } = &mut exec.kind {
+            let key = (exec.tenant.clone(), *sid);
+            if !c.sent.contains(&key) {
+                *def = t.registered.as_ref().map(|r| r.def.clone());
+                c.sent.insert(key);
+            }
+        }
+        let writer = c.stdin.clone();
+        let sent = {
+            let mut w = lock(&c.stdin);
+            write_frame(&mut *w, &ToWorker::Run(exec))
+        };
+        t.shared.set_hook(Box::new(move || {
+            let mut w = lock(&writer);
+            let _ = write_frame(&mut *w, &ToWorker::Cancel(id));
+        }));
+        let reply = match sent {
+            Ok(()) => read_frame::<_, FromWorker>(&mut c.stdout),
+            Err(e) => Err(e),
+        };
+        t.shared.clear_hook();
+        match reply {
+            Ok(FromWorker::Done(r)) if r.id == id => {
+                c.cpu_ms += r.stats.cpu_ms;
+                inner.complete(w, 0, Ok(*r));
+                if c.cpu_ms > inner.config.process_cpu_seconds as f64 * 500.0 {
+                    // Half of RLIMIT_CPU used: replace the process before the kernel does.
+                    if let Some(c) = child.take() {
+                        c.stop();
+                    }
+                }
+            }
+            Ok(other) => {
+                let msg = match other {
+                    FromWorker::Fatal(m) => format!("worker failed: {m}"),
+                    _ => "worker answered with an unexpected frame".into(),
+                };
+                if let Some(c) = child.take() {
+                    c.reap();
+                }
+                lock(&inner.slots[w]).pid = None;
+                inner.count_worker_event(None);
+                inner.complete(w, 0, Err(PoolError::Protocol(msg)));
+            }
+            Err(e) => {
+                let how = child.take().map(ChildWorker::reap).unwrap_or_default();
+                let killed = {
+                    let mut slot = lock(&inner.slots[w]);
+                    slot.pid = None;
+                    slot.kill.take()
+                };
+                inner.count_worker_event(killed);
+                let result = match killed {
+                    Some(KillReason::Deadline) => Ok(timeout_result(id)),
+                    Some(KillReason::Cancel) => Err(PoolError::Cancelled),
+                    None => Err(match e {
+                        crate::wire::FrameError::Oversized(_) | crate::wire::FrameError::Malformed(_) => {
+                            PoolError::Protocol(format!("{e}; {how}"))
+                        }
+                        _ => PoolError::WorkerCrashed(how),
+                    }),
+                };
+                inner.complete(w, 0, result);
+            }
+        }
+    }
+    if let Some(c) = child.take() {
+        c.stop();
+    }
+    lock(&inner.slots[w]).pid = None;
+}
+
+fn timeout_result(id: u64) -> ExecResult {
+    let stats = sandvm::Stats::default();
+    ExecResult {
+        id,
+        report: sandvm::Report::new(&Err(sandvm::Error::Timeout), Vec::new(), &stats),
+        stats,
+        heap_after: 0,
+        recycled: Vec::new(),
+    }
+}

@@ -1,0 +1,203 @@
+//! Process-mode pool tests (Linux). The worker executable is this crate's
+//! `sandvm-pool-worker` binary, which only calls `sandvm_pool::worker_main()` (the same as
+//! the `sandvm worker` subcommand).
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use sandvm_pool::{Fault, Isolation, Job, Limits, Pool, PoolConfig, PoolError, ScriptOptions, TenantConfig};
+use serde_json::json;
+
+fn pool(workers: usize) -> Pool {
+    Pool::new(PoolConfig {
+        workers,
+        isolation: Isolation::Process,
+        worker_binary: Some(env!("CARGO_BIN_EXE_sandvm-pool-worker").into()),
+        worker_args: Vec::new(),
+        process_address_space: 2 * 1024 * 1024 * 1024,
+        test_hooks: true,
+        hard_deadline_margin: ms(200),
+        default_tenant: Some(TenantConfig::default()),
+        ..Default::default()
+    })
+    .expect("pool")
+}
+
+fn crashed_with(r: &Result<sandvm_pool::Outcome, PoolError>, what: &str) {
+    match r {
+        Err(PoolError::WorkerCrashed(m)) => assert!(m.contains(what), "expected {what}, got {m}"),
+        other => panic!("expected a crashed worker ({what}), got {other:?}"),
+    }
+}
+
+#[test]
+fn runs_jobs_in_worker_processes() {
+    let p = pool(2);
+    let r =
+        p.execute_blocking("a", Job::source("console.log('hi'); [1, 2].map(x => x * n)").with_globals(json!({"n": 3})));
+    let o = r.expect("ok");
+    assert_eq!(o.report.value, json!([3, 6]));
+    assert_eq!(o.report.console[0].text, "hi");
+    // Isolation between tenants and between jobs.
+    p.execute_blocking("a", Job::source("Object.prototype.polluted = 1; globalThis.leak = 1")).expect("ok");
+    for t in ["a", "b", "a", "b"] {
+        assert_eq!(
+            value(&p.execute_blocking(t, Job::source("[typeof leak, typeof ({}).polluted]"))),
+            json!(["undefined", "undefined"])
+        );
+    }
+    // Registered scripts travel to the worker once, as authenticated cached data.
+    let id = p.register_script("a", "n * 2", ScriptOptions::default()).expect("compiles");
+    for n in 0..4 {
+        assert_eq!(value(&p.execute_blocking("a", Job::script(id).with_globals(json!({"n": n})))), json!(n * 2));
+    }
+    // Persistent contexts are pinned to one worker.
+    p.execute_blocking("a", Job::source("var total = 0; function add(x) { return total += x; }").in_context("p"))
+        .expect("ok");
+    for i in 1..=4 {
+        assert_eq!(value(&p.execute_blocking("a", Job::call("p", "add", vec![json!(1)]))), json!(i));
+    }
+    let s = p.stats();
+    assert_eq!(s.worker_pids.iter().filter(|p| p.is_some()).count(), 2);
+    assert_eq!(s.crashed_workers, 0);
+}
+
+#[test]
+fn a_segfault_fails_only_its_job() {
+    let p = pool(1);
+    let before = p.submit("a", Job::source("'before'")).expect("submit");
+    let crash = p.submit("a", Job::fault(Fault::Segfault)).expect("submit");
+    let after = p.submit("a", Job::source("'after'")).expect("submit");
+    assert_eq!(value(&before.wait()), json!("before"));
+    crashed_with(&crash.wait(), "SIGSEGV");
+    assert_eq!(value(&after.wait()), json!("after"));
+    let s = p.stats();
+    assert_eq!(s.crashed_workers, 1);
+    assert_eq!(s.worker_starts, 2);
+    let exit = p.execute_blocking("a", Job::fault(Fault::Exit));
+    crashed_with(&exit, "status 3");
+}
+
+#[test]
+fn a_worker_killed_from_outside_fails_only_its_job() {
+    let p = pool(1);
+    let long = Limits { timeout: Some(Duration::from_secs(20)), ..Default::default() };
+    let victim = p.submit("a", Job::source(LOOP).with_limits(long)).expect("submit");
+    let next = p.submit("a", Job::source("'next'")).expect("submit");
+    let pid = loop {
+        let s = p.stats();
+        if s.running == 1 {
+            if let Some(Some(pid)) = s.worker_pids.first() {
+                break *pid;
+            }
+        }
+        std::thread::sleep(ms(5));
+    };
+    let pid = libc::pid_t::try_from(pid).expect("pid");
+    // SAFETY: `pid` is the pool's worker process, a child of this test process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    crashed_with(&victim.wait(), "signal 9");
+    assert_eq!(value(&next.wait()), json!("next"));
+}
+
+#[test]
+fn hard_deadline_kills_a_stuck_worker() {
+    let p = pool(1);
+    let t = Instant::now();
+    let r = p.execute_blocking("a", Job::fault(Fault::Hang(10_000)).with_limits(timeout_limits(50)));
+    assert_eq!(kind(&r), "timeout");
+    assert!(t.elapsed() < Duration::from_secs(8), "the stuck worker was not killed");
+    assert_eq!(value(&p.execute_blocking("a", Job::source("'alive'"))), json!("alive"));
+    assert_eq!(p.stats().killed_workers, 1);
+}
+
+#[test]
+fn seccomp_blocks_files_network_fork_exec() {
+    let p = pool(1);
+    // Opening a file is refused (EPERM): the job fails, the worker lives on.
+    let r = p.execute_blocking("a", Job::fault(Fault::Open)).expect("outcome");
+    assert_eq!(r.error_kind(), Some("host"));
+    assert!(r.report.error.as_ref().is_some_and(|e| e.message.contains("open failed")), "{r:?}");
+    assert_eq!(p.stats().crashed_workers, 0);
+    // Network, fork and exec kill the worker with SIGSYS; only that job fails.
+    for f in [Fault::Connect, Fault::Fork, Fault::Exec] {
+        let r = p.execute_blocking("a", Job::fault(f));
+        crashed_with(&r, "SIGSYS");
+        assert_eq!(value(&p.execute_blocking("a", Job::source("'healthy'"))), json!("healthy"), "after {f:?}");
+    }
+    assert_eq!(p.stats().crashed_workers, 3);
+}
+
+#[test]
+fn the_hooks_do_work_without_seccomp() {
+    // The counter-test of `seccomp_blocks_files_network_fork_exec`: in thread mode (no
+    // filter) the same hooks succeed, so a missing filter would fail that test.
+    let p = Pool::new(PoolConfig {
+        workers: 1,
+        test_hooks: true,
+        default_tenant: Some(TenantConfig::default()),
+        ..Default::default()
+    })
+    .expect("pool");
+    assert_eq!(value(&p.execute_blocking("a", Job::fault(Fault::Open))), json!("opened"));
+    let c = value(&p.execute_blocking("a", Job::fault(Fault::Connect)));
+    assert!(c.as_str().is_some_and(|s| s.starts_with("socket made") || s == "connected"), "{c}");
+}
+
+#[test]
+fn output_limit_and_cancellation() {
+    let p = pool(1);
+    let limits = Limits { memory: 256 * 1024 * 1024, timeout: Some(Duration::from_secs(10)), ..Default::default() };
+    let r = p.execute_blocking("a", Job::source("'x'.repeat(100 * 1024 * 1024)").with_limits(limits));
+    assert_eq!(kind(&r), "output_limit");
+    // Cancel a running job: the worker interrupts the guest and lives on.
+    let long = Limits { timeout: Some(Duration::from_secs(20)), ..Default::default() };
+    let running = p.submit("a", Job::source(LOOP).with_limits(long)).expect("submit");
+    let queued = p.submit("a", Job::source("'never'")).expect("submit");
+    while p.stats().running == 0 {
+        std::thread::sleep(ms(5));
+    }
+    queued.cancel();
+    running.cancel();
+    assert!(matches!(running.wait(), Err(PoolError::Cancelled)));
+    assert!(matches!(queued.wait(), Err(PoolError::Cancelled)));
+    assert_eq!(value(&p.execute_blocking("a", Job::source("'still here'"))), json!("still here"));
+    let s = p.stats();
+    assert_eq!(s.killed_workers + s.crashed_workers, 0, "{s:?}");
+}
+
+#[test]
+fn thousand_mixed_jobs_with_crashes() {
+    let p = pool(2);
+    let mut hs = Vec::new();
+    for i in 0..1000 {
+        let (job, expected) = mixed_job(i, true);
+        hs.push((i, expected, p.submit(&format!("t{}", i % 3), job).expect("submit")));
+    }
+    for (i, expected, h) in hs {
+        check_mixed(i, expected, &h.wait());
+    }
+    let s = p.stats();
+    assert_eq!(s.outcomes.get("ok").copied(), Some(750));
+    assert_eq!(s.outcomes.get("worker_crashed").copied(), Some(50));
+    assert_eq!(s.crashed_workers, 50);
+}
+
+#[test]
+fn a_bad_worker_binary_fails_jobs_cleanly() {
+    let p = Pool::new(PoolConfig {
+        workers: 1,
+        isolation: Isolation::Process,
+        worker_binary: Some("/bin/false".into()),
+        default_tenant: Some(TenantConfig::default()),
+        ..Default::default()
+    })
+    .expect("pool");
+    match p.execute_blocking("a", Job::source("1")) {
+        Err(PoolError::Worker(m)) => assert!(m.contains("/bin/false"), "{m}"),
+        other => panic!("expected a worker error, got {other:?}"),
+    }
+}

@@ -1,0 +1,459 @@
+//! Code generation: a parsed template → the source of one JavaScript factory function
+//! `(function (R, M) { …; return main; })` that runs inside the sandbox with the runtime
+//! prelude (`runtime.js`): `R` is the Handlebars runtime, `M` the Mustache runtime.
+
+use crate::hbs::{Block, Expr, PartialName, PathExpr, Program, Sexpr, Stmt};
+use crate::mustache::MNode;
+
+/// A JavaScript string literal for `s` (JSON escaping, plus U+2028/U+2029).
+pub(crate) fn js_str(s: &str) -> String {
+    let j = serde_json::Value::String(s.to_string()).to_string();
+    j.replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029")
+}
+
+fn js_parts(name: &str) -> String {
+    if name == "." {
+        return "null".into();
+    }
+    let parts: Vec<String> = name.split('.').map(js_str).collect();
+    format!("[{}]", parts.join(","))
+}
+
+// ------------------------------------------------------------------------------------------
+// Mustache
+// ------------------------------------------------------------------------------------------
+
+/// Compiles a Mustache template to a factory whose result is `function (s, b, ind)`:
+/// `s` the context stack, `b` the block overrides, `ind` the indentation.
+pub(crate) fn mustache(nodes: &[MNode]) -> String {
+    let mut out = String::from("(function(R,M){return ");
+    m_fn(nodes, &mut out);
+    out.push_str(";})");
+    out
+}
+
+fn m_fn(nodes: &[MNode], out: &mut String) {
+    out.push_str("function(s,b,ind){var o=\"\";");
+    m_nodes(nodes, out);
+    out.push_str("return o;}");
+}
+
+fn m_nodes(nodes: &[MNode], out: &mut String) {
+    for n in nodes {
+        match n {
+            MNode::Text(t) => {
+                if !t.is_empty() {
+                    out.push_str(&format!("o+={};", js_str(t)));
+                }
+            }
+            MNode::Indent => out.push_str("o+=ind;"),
+            MNode::Var { name, escaped } => {
+                out.push_str(&format!("o+=M.v(s,{},{},b);", js_parts(name), escaped));
+            }
+            MNode::Section { name, inverted: false, children, raw, delims } => {
+                out.push_str(&format!("o+=M.sec(s,{},function(s){{var o=\"\";", js_parts(name)));
+                m_nodes(children, out);
+                out.push_str(&format!("return o;}},{},{},{},b);", js_str(raw), js_str(&delims.0), js_str(&delims.1)));
+            }
+            MNode::Section { name, inverted: true, children, .. } => {
+                out.push_str(&format!("if(M.inv(s,{})){{", js_parts(name)));
+                m_nodes(children, out);
+                out.push('}');
+            }
+            MNode::Partial { name, dynamic, indent } => {
+                let name = if *dynamic { format!("M.pname(s,{})", js_parts(name)) } else { js_str(name) };
+                let ind = match indent {
+                    Some(i) => format!("ind+{}", js_str(i)),
+                    None => "\"\"".into(),
+                };
+                out.push_str(&format!("o+=M.p({name},s,b,{ind});"));
+            }
+            MNode::Parent { name, dynamic, indent, blocks } => {
+                let name = if *dynamic { format!("M.pname(s,{})", js_parts(name)) } else { js_str(name) };
+                let ind = match indent {
+                    Some(i) => format!("ind+{}", js_str(i)),
+                    None => "\"\"".into(),
+                };
+                out.push_str(&format!("o+=M.parent({name},s,b,["));
+                for (i, (bname, children)) in blocks.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&format!("[{},", js_str(bname)));
+                    m_fn(children, out);
+                    out.push(']');
+                }
+                out.push_str(&format!("],{ind});"));
+            }
+            MNode::Block { name, children, indent } => {
+                let key = js_str(name);
+                match indent {
+                    Some(i) => {
+                        out.push_str(&format!("o+=(b[{key}]||"));
+                        m_fn(children, out);
+                        out.push_str(&format!(")(s,b,ind+{});", js_str(i)));
+                    }
+                    None => {
+                        out.push_str(&format!("o+=b[{key}]?b[{key}](s,b,\"\"):(function(){{var o=\"\";"));
+                        m_nodes(children, out);
+                        out.push_str("return o;})();");
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Handlebars
+// ------------------------------------------------------------------------------------------
+
+/// Options that change the generated code.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct HbsGen {
+    /// `strict`: missing properties throw.
+    pub strict: bool,
+}
+
+const KNOWN_HELPERS: &[&str] =
+    &["helperMissing", "blockHelperMissing", "each", "if", "unless", "with", "log", "lookup"];
+
+struct Gen<'a> {
+    opts: HbsGen,
+    line_starts: Vec<usize>,
+    src: &'a str,
+    programs: Vec<String>,
+    /// Block parameters of the enclosing programs, innermost first.
+    bp_stack: Vec<Vec<String>>,
+}
+
+/// Compiles a Handlebars program to a factory whose result is the main program function
+/// `function (c, data, depths, bps, P)`.
+pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> String {
+    let mut line_starts = vec![0];
+    for (i, b) in src.bytes().enumerate() {
+        if b == b'\n' {
+            line_starts.push(i + 1);
+        }
+    }
+    let mut g = Gen { opts, line_starts, src, programs: Vec::new(), bp_stack: Vec::new() };
+    let main = g.program(prog);
+    let mut out = String::from("(function(R,M){");
+    for p in &g.programs {
+        out.push_str(p);
+    }
+    out.push_str(&format!("return p{main};}})"));
+    out
+}
+
+enum Class {
+    Helper,
+    Ambiguous,
+    Simple,
+}
+
+impl Gen<'_> {
+    fn loc(&self, offset: usize) -> String {
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line];
+        let col = self.src.get(start..offset).map_or(0, |s| s.chars().count()) + 1;
+        format!("[{},{}]", line + 1, col)
+    }
+
+    /// Compiles a program to a function `pN` and returns N.
+    fn program(&mut self, prog: &Program) -> usize {
+        let idx = self.programs.len();
+        self.programs.push(String::new());
+        let mut body = String::new();
+        // Inline partials are registered before the program runs (as decorators are).
+        let mut has_inline = false;
+        for s in &prog.body {
+            if let Stmt::Inline { name, program, .. } = s {
+                if !has_inline {
+                    body.push_str("P=Object.create(P);");
+                    has_inline = true;
+                }
+                let p = self.child(program);
+                body.push_str(&format!("P[{}]=R.prog(p{p},data,depths,bps,P);", js_str(name)));
+            }
+        }
+        for s in &prog.body {
+            self.stmt(s, &mut body);
+        }
+        self.programs[idx] = format!("function p{idx}(c,data,depths,bps,P){{var o=\"\";{body}return o;}}");
+        idx
+    }
+
+    fn child(&mut self, prog: &Program) -> usize {
+        self.bp_stack.insert(0, prog.block_params.clone());
+        let p = self.program(prog);
+        self.bp_stack.remove(0);
+        p
+    }
+
+    fn prog_ref(&mut self, prog: Option<&Program>) -> String {
+        match prog {
+            Some(p) => {
+                let n = self.child(p);
+                format!("R.prog(p{n},data,depths,bps,P)")
+            }
+            None => "null".into(),
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt, out: &mut String) {
+        match s {
+            Stmt::Content(c) => {
+                if !c.value.is_empty() {
+                    out.push_str(&format!("o+={};", js_str(&c.value)));
+                }
+            }
+            Stmt::Comment(_) | Stmt::Inline { .. } => {}
+            Stmt::Mustache { sexpr, escaped, .. } => {
+                let v = self.mustache_value(sexpr);
+                if *escaped {
+                    out.push_str(&format!("o+=R.esc({v});"));
+                } else {
+                    out.push_str(&format!("o+=R.raw({v});"));
+                }
+            }
+            Stmt::Block(b) => {
+                let v = self.block_value(b);
+                out.push_str(&format!("o+=R.raw({v});if(o.length>R.max)R.ol();"));
+            }
+            Stmt::Partial(p) => {
+                let name = self.partial_name(&p.name);
+                let ctx = match &p.context {
+                    Some(e) => self.expr(e, p.offset),
+                    None => "c".into(),
+                };
+                let hash = if p.hash.is_empty() { "undefined".into() } else { self.hash(&p.hash, p.offset) };
+                let loc = self.loc(p.offset);
+                out.push_str(&format!(
+                    "o+=R.ip(P,{name},{ctx},{hash},data,null,{},{loc});if(o.length>R.max)R.ol();",
+                    js_str(&p.indent)
+                ));
+            }
+            Stmt::PartialBlock(p, program, _, _) => {
+                let name = self.partial_name(&p.name);
+                let ctx = match &p.context {
+                    Some(e) => self.expr(e, p.offset),
+                    None => "c".into(),
+                };
+                let hash = if p.hash.is_empty() { "undefined".into() } else { self.hash(&p.hash, p.offset) };
+                let loc = self.loc(p.offset);
+                let n = self.child(program);
+                // Inline partials declared in the block are given to the called partial.
+                let mut inl = String::new();
+                self.bp_stack.insert(0, Vec::new());
+                for s in &program.body {
+                    if let Stmt::Inline { name, program: ip, .. } = s {
+                        let m = self.child(ip);
+                        inl.push_str(&format!(
+                            "f.partials[{}]=R.prog(p{m},data,depths,[undefined].concat(bps),P);",
+                            js_str(name)
+                        ));
+                    }
+                }
+                self.bp_stack.remove(0);
+                let fnv = if inl.is_empty() {
+                    format!("R.prog(p{n},data,depths,bps,P)")
+                } else {
+                    format!(
+                        "(function(){{var f=R.prog(p{n},data,depths,bps,P);f.partials=Object.create(null);{inl}return f;}})()"
+                    )
+                };
+                out.push_str(&format!(
+                    "o+=R.ip(P,{name},{ctx},{hash},data,{fnv},\"\",{loc});if(o.length>R.max)R.ol();"
+                ));
+            }
+        }
+    }
+
+    fn partial_name(&mut self, n: &PartialName) -> String {
+        match n {
+            PartialName::Static(s) => js_str(s),
+            PartialName::Dynamic(sexpr) => {
+                let v = self.helper_call(sexpr, None, None, 0);
+                format!("(\"\"+{v})")
+            }
+        }
+    }
+
+    fn block_param(&self, name: &str) -> Option<(usize, usize)> {
+        for (d, params) in self.bp_stack.iter().enumerate() {
+            if let Some(i) = params.iter().position(|p| p == name) {
+                return Some((d, i));
+            }
+        }
+        None
+    }
+
+    /// handlebars.js' `transformLiteralToPath` + `classifySexpr`.
+    fn classify(&self, sexpr: &Sexpr, is_sub: bool) -> (Class, PathExpr) {
+        let path = match &sexpr.path {
+            Expr::Path(p) => p.clone(),
+            other => PathExpr {
+                data: false,
+                depth: 0,
+                parts: vec![other.original()],
+                original: other.original(),
+                offset: sexpr.offset,
+            },
+        };
+        let is_simple = path.simple();
+        let is_bp = is_simple && self.block_param(&path.parts[0]).is_some();
+        let mut is_helper = !is_bp && (is_sub || !sexpr.params.is_empty() || sexpr.has_hash);
+        let eligible = !is_bp && (is_helper || is_simple);
+        if eligible && !is_helper && KNOWN_HELPERS.contains(&path.parts[0].as_str()) {
+            is_helper = true;
+        }
+        let class = if is_helper {
+            Class::Helper
+        } else if eligible {
+            Class::Ambiguous
+        } else {
+            Class::Simple
+        };
+        (class, path)
+    }
+
+    fn mustache_value(&mut self, sexpr: &Sexpr) -> String {
+        let (class, path) = self.classify(sexpr, false);
+        let loc = self.loc(sexpr.offset);
+        match class {
+            Class::Helper => self.helper_call(sexpr, None, None, 0),
+            Class::Ambiguous => {
+                let name = js_str(&path.parts[0]);
+                let value = self.path(&path, true, sexpr.offset);
+                let value = if self.opts.strict { format!("(R.helpers[{name}]?undefined:{value})") } else { value };
+                format!("R.amb(c,{name},{value},data,{loc})")
+            }
+            Class::Simple => {
+                let value = self.path(&path, true, sexpr.offset);
+                format!("R.val(c,{value})")
+            }
+        }
+    }
+
+    fn block_value(&mut self, b: &Block) -> String {
+        let (class, path) = self.classify(&b.sexpr, false);
+        let loc = self.loc(b.sexpr.offset);
+        let nbp = b.program.as_ref().map_or(0, |p| p.block_params.len());
+        let fnv = self.prog_ref(b.program.as_ref());
+        let inv = self.prog_ref(b.inverse.as_ref());
+        match class {
+            Class::Helper => self.helper_call(&b.sexpr, Some(fnv), Some(inv), nbp),
+            Class::Ambiguous => {
+                let name = js_str(&path.parts[0]);
+                let value = self.path(&path, true, b.sexpr.offset);
+                let value = if self.opts.strict { format!("(R.helpers[{name}]?undefined:{value})") } else { value };
+                format!("R.amb(c,{name},{value},data,{loc},{fnv},{inv},{nbp})")
+            }
+            Class::Simple => {
+                let value = self.path(&path, true, b.sexpr.offset);
+                format!("R.blk(c,{},{value},data,{loc},{fnv},{inv},{nbp})", js_str(&path.original))
+            }
+        }
+    }
+
+    fn helper_call(&mut self, sexpr: &Sexpr, fnv: Option<String>, inv: Option<String>, nbp: usize) -> String {
+        let (_, path) = self.classify(sexpr, true);
+        let loc = self.loc(sexpr.offset);
+        let simple = path.simple();
+        let name = if simple { path.parts[0].clone() } else { path.original.clone() };
+        let non_helper = if matches!(sexpr.path, Expr::Path(_)) {
+            let saved = self.opts.strict;
+            self.opts.strict = false;
+            let v = self.path(&path, false, sexpr.offset);
+            self.opts.strict = saved;
+            v
+        } else {
+            "undefined".into()
+        };
+        let params: Vec<String> = sexpr.params.iter().map(|p| self.expr(p, sexpr.offset)).collect();
+        let hash = self.hash(&sexpr.hash, sexpr.offset);
+        let mut s =
+            format!("R.call(c,{},{simple},{non_helper},[{}],{hash},data,{loc}", js_str(&name), params.join(","));
+        if let (Some(f), Some(i)) = (fnv, inv) {
+            s.push_str(&format!(",{f},{i},{nbp}"));
+        }
+        s.push(')');
+        s
+    }
+
+    fn hash(&mut self, hash: &[(String, Expr)], offset: usize) -> String {
+        // handlebars.js builds the hash object in reverse source order.
+        let mut s = String::from("{");
+        for (i, (k, v)) in hash.iter().rev().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            let v = self.expr(v, offset);
+            s.push_str(&format!("[{}]:{v}", js_str(k)));
+        }
+        s.push('}');
+        s
+    }
+
+    fn expr(&mut self, e: &Expr, offset: usize) -> String {
+        match e {
+            Expr::Path(p) => self.path(p, false, offset),
+            Expr::Sub(s) => {
+                let (class, path) = self.classify(s, true);
+                match class {
+                    Class::Simple => {
+                        let v = self.path(&path, false, s.offset);
+                        format!("R.val(c,{v})")
+                    }
+                    _ => self.helper_call(s, None, None, 0),
+                }
+            }
+            Expr::Str(s) => js_str(s),
+            Expr::Num(n) => format!("({n})"),
+            Expr::Bool(b) => b.to_string(),
+            Expr::Null => "null".into(),
+            Expr::Undefined => "undefined".into(),
+        }
+    }
+
+    /// The value of a path. `terminal`: in strict mode, the last segment must exist.
+    fn path(&self, p: &PathExpr, terminal: bool, offset: usize) -> String {
+        let loc = self.loc(p.offset.max(offset.min(p.offset)));
+        if !p.data && p.depth == 0 && !p.scoped() && !p.parts.is_empty() {
+            if let Some((d, i)) = self.block_param(&p.parts[0]) {
+                return self.lookup(&format!("bps[{d}][{i}]"), &p.parts[1..], terminal, &loc);
+            }
+        }
+        let base = if p.data {
+            if p.depth == 0 {
+                "data".to_string()
+            } else {
+                format!("R.dd(data,{})", p.depth)
+            }
+        } else if p.depth == 0 {
+            "c".to_string()
+        } else {
+            format!("depths[{}]", p.depth)
+        };
+        self.lookup(&base, &p.parts, terminal, &loc)
+    }
+
+    fn lookup(&self, base: &str, parts: &[String], terminal: bool, loc: &str) -> String {
+        if parts.is_empty() {
+            return base.to_string();
+        }
+        let arr: Vec<String> = parts.iter().map(|s| js_str(s)).collect();
+        if self.opts.strict {
+            return format!("R.slk({base},[{}],{terminal},{loc})", arr.join(","));
+        }
+        if parts.len() == 1 {
+            format!("R.lp({base},{})", arr[0])
+        } else {
+            format!("R.lk({base},[{}])", arr.join(","))
+        }
+    }
+}

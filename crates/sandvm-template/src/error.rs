@@ -1,0 +1,110 @@
+//! The error type of the crate.
+
+/// Everything that can go wrong when parsing, compiling or rendering a template.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TemplateError {
+    /// The template text does not parse.
+    ///
+    /// `line` and `column` are 1-based and point at the offending character (or the tag
+    /// that starts the offending construct); `message` says what was expected.
+    #[error("{name}:{line}:{column}: {message}")]
+    Parse {
+        /// What went wrong and what was expected instead.
+        message: String,
+        /// 1-based line of the error.
+        line: u32,
+        /// 1-based column of the error (in characters).
+        column: u32,
+        /// The template's name (`<inline>` for [`crate::Templates::render_str`]).
+        name: String,
+    },
+    /// A template, partial or helper raised an error while rendering: a missing helper, a
+    /// `strict` lookup miss, or an exception thrown by a helper. The message carries the
+    /// template position (`line:column`) when it is known.
+    #[error("{message}")]
+    Template {
+        /// The error message, ending with ` - line:column` when the template position is
+        /// known (as in handlebars.js).
+        message: String,
+        /// 1-based line in the template, when known.
+        line: Option<u32>,
+        /// 1-based column in the template, when known.
+        column: Option<u32>,
+    },
+    /// The render (or a helpers script) ended with a sandbox error: a limit was hit
+    /// (timeout, memory, stack, output), or guest code failed outside a template.
+    #[error("{0}")]
+    Sandbox(sandvm::Error),
+    /// `render` named a template that was never registered.
+    #[error("unknown template `{0}`")]
+    UnknownTemplate(String),
+    /// A partial named in a template was never registered (Handlebars mode; Mustache renders
+    /// a missing partial as the empty string).
+    #[error("the partial {name} could not be found{}", at(*line, *column))]
+    UnknownPartial {
+        /// The partial name.
+        name: String,
+        /// 1-based line of the partial tag, when known.
+        line: Option<u32>,
+        /// 1-based column of the partial tag, when known.
+        column: Option<u32>,
+    },
+    /// A helper was called that was never registered.
+    #[error("missing helper: \"{name}\"{}", at(*line, *column))]
+    UnknownHelper {
+        /// The helper name.
+        name: String,
+        /// 1-based line of the tag, when known.
+        line: Option<u32>,
+        /// 1-based column of the tag, when known.
+        column: Option<u32>,
+    },
+    /// A helper or helpers script given by the host is not valid (e.g. its source does not
+    /// evaluate to a function).
+    #[error("invalid helper: {0}")]
+    InvalidHelper(String),
+}
+
+impl TemplateError {
+    /// True when the error means a sandbox limit was hit (timeout, memory, stack depth or
+    /// output size).
+    pub fn is_limit(&self) -> bool {
+        matches!(self, TemplateError::Sandbox(e) if e.is_limit())
+    }
+}
+
+impl From<sandvm::Error> for TemplateError {
+    fn from(e: sandvm::Error) -> Self {
+        TemplateError::Sandbox(e)
+    }
+}
+
+fn at(line: Option<u32>, column: Option<u32>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(" at {l}:{c}"),
+        _ => String::new(),
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = TemplateError> = std::result::Result<T, E>;
+
+/// Computes the 1-based line and column (in characters) of a byte offset in `src`.
+pub(crate) fn line_col(src: &str, offset: usize) -> (u32, u32) {
+    let offset = offset.min(src.len());
+    let mut line = 1u32;
+    let mut col = 1u32;
+    for (i, ch) in src.char_indices() {
+        if i >= offset {
+            break;
+        }
+        if ch == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    (line, col)
+}

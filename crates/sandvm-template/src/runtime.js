@@ -1,0 +1,638 @@
+// sandvm-template runtime prelude. Runs inside the sandbox, once per context.
+// Defines the global `__svt` (internal runtime), `Handlebars` (the helper-facing API) and
+// `__svt_render` (the entry point called by the host). Template code compiled by the host
+// refers to `R` (this runtime) and `M` (the Mustache runtime).
+(function (G) {
+  "use strict";
+  var hasOwn = Object.prototype.hasOwnProperty;
+  var isArray = Array.isArray;
+
+  var R = {
+    max: 1048576, // output limit in characters, set by the host
+    strict: false,
+    noEscape: false,
+    loc: null, // position of the helper being called, for error messages
+  };
+
+  // --- errors -------------------------------------------------------------------------
+  // Template errors are thrown as plain (non-Error) objects so that the host gets them as
+  // JSON values: {svt: kind, message, line, column, name?}.
+  function TErr(kind, message, loc, extra) {
+    var e = { svt: kind, message: message };
+    if (loc) {
+      e.line = loc[0];
+      e.column = loc[1];
+      e.message = message + " - " + loc[0] + ":" + loc[1];
+    }
+    if (extra) {
+      for (var k in extra) if (hasOwn.call(extra, k)) e[k] = extra[k];
+    }
+    return e;
+  }
+  R.err = TErr;
+  R.ol = function () {
+    throw TErr("output_limit", "output limit exceeded");
+  };
+
+  // --- escaping (exactly as handlebars.js) --------------------------------------------
+  var ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "`": "&#x60;", "=": "&#x3D;" };
+  // RegExp objects are built at run time: scripts compiled by the host may not contain
+  // regexp literals.
+  var BAD = new RegExp("[&<>\"'`=]", "g");
+  var POSSIBLE = new RegExp("[&<>\"'`=]");
+  function escChar(c) {
+    return ESC[c];
+  }
+  function escapeExpression(s) {
+    if (typeof s !== "string") {
+      if (s && typeof s.toHTML === "function") return s.toHTML();
+      else if (s == null) return "";
+      else if (!s) return s + "";
+      s = "" + s;
+    }
+    if (!POSSIBLE.test(s)) return s;
+    return s.replace(BAD, escChar);
+  }
+  R.esc = function (v) {
+    return R.noEscape ? (v != null ? "" + v : "") : escapeExpression(v);
+  };
+  R.raw = function (v) {
+    return v != null ? "" + v : "";
+  };
+
+  function SafeString(s) {
+    this.string = s;
+  }
+  SafeString.prototype.toString = SafeString.prototype.toHTML = function () {
+    return "" + this.string;
+  };
+
+  function isEmpty(v) {
+    if (!v && v !== 0) return true;
+    if (isArray(v) && v.length === 0) return true;
+    return false;
+  }
+  function extend(obj) {
+    for (var i = 1; i < arguments.length; i++) {
+      var src = arguments[i];
+      for (var key in src) {
+        if (hasOwn.call(src, key)) obj[key] = src[key];
+      }
+    }
+    return obj;
+  }
+  function createFrame(obj) {
+    var frame = extend({}, obj);
+    frame._parent = obj;
+    return frame;
+  }
+  R.frame = createFrame;
+
+  // --- lookups --------------------------------------------------------------------------
+  // Only own properties are visible to templates (handlebars.js' default prototype access
+  // rules): `{{constructor}}`, `{{__proto__}}` resolve to nothing.
+  function lookupProperty(parent, name) {
+    if (parent == null) return undefined;
+    var t = typeof parent;
+    if (t !== "object" && t !== "function" && t !== "string") return undefined;
+    if (!hasOwn.call(parent, name)) return undefined;
+    return parent[name];
+  }
+  R.lp = lookupProperty;
+  // a.b.c: null-safe.
+  R.lk = function (obj, parts) {
+    for (var i = 0; i < parts.length; i++) {
+      if (obj == null) return obj;
+      obj = lookupProperty(obj, parts[i]);
+    }
+    return obj;
+  };
+  // Strict mode: every segment must exist (the last one only when `terminal`).
+  R.slk = function (obj, parts, terminal, loc) {
+    var n = terminal ? parts.length : parts.length - 1;
+    for (var i = 0; i < parts.length; i++) {
+      if (i < n && (obj == null || !(parts[i] in Object(obj)))) {
+        throw TErr("strict", '"' + parts[i] + '" not defined in ' + safeStr(obj), loc);
+      }
+      obj = lookupProperty(obj, parts[i]);
+    }
+    return obj;
+  };
+  function safeStr(v) {
+    try {
+      return "" + v;
+    } catch (e) {
+      return "[object]";
+    }
+  }
+  R.dd = function (data, depth) {
+    while (data && depth--) data = data._parent;
+    return data;
+  };
+
+  // --- Handlebars ----------------------------------------------------------------------
+  var helpers = Object.create(null);
+  var partials = Object.create(null);
+  var templates = Object.create(null);
+  var pendingPartials = [];
+  R.helpers = helpers;
+  R.partials = partials;
+  R.templates = templates;
+  R.pendingPartials = pendingPartials;
+  var nullContext = Object.seal({});
+  function noop() {
+    return "";
+  }
+
+  function makeOptions(name, hash, data, loc, fn, inverse, nbp) {
+    var o = {
+      name: name,
+      hash: hash || {},
+      data: data,
+      loc: loc ? { start: { line: loc[0], column: loc[1] } } : undefined,
+      lookupProperty: lookupProperty,
+    };
+    if (fn || inverse) {
+      o.fn = fn || noop;
+      o.inverse = inverse || noop;
+      o.blockParams = nbp || 0;
+    }
+    return o;
+  }
+
+  function checkOut(s) {
+    if (typeof s === "string" && s.length > R.max) R.ol();
+    return s;
+  }
+
+  // A helper call: `{{name a b k=v}}`, `(name a)`, `{{#name a}}…{{/name}}`.
+  R.call = function (c, name, simple, nonHelper, params, hash, data, loc, fn, inverse, nbp) {
+    var h = simple ? helpers[name] : undefined;
+    if (!h) h = nonHelper;
+    if (!h) {
+      if (R.strict) throw TErr("missing_helper", 'Missing helper: "' + name + '"', loc, { helper: name });
+      h = helpers.helperMissing;
+    }
+    if (typeof h !== "function") {
+      throw TErr("missing_helper", 'Missing helper: "' + name + '" (not a function)', loc, { helper: name });
+    }
+    var o = makeOptions(name, hash, data, loc, fn, inverse, nbp);
+    params.push(o);
+    var prev = R.loc;
+    R.loc = loc;
+    var r = h.apply(c != null ? c : nullContext, params);
+    R.loc = prev;
+    return r;
+  };
+
+  // `{{name}}` / `{{#name}}` with a simple name and no arguments: a helper if one is
+  // registered, else the value from the context (a function value is called).
+  R.amb = function (c, name, value, data, loc, fn, inverse, nbp) {
+    var h = helpers[name] || value;
+    if (h == null && !R.strict) h = helpers.helperMissing;
+    var o;
+    var r = h;
+    if (typeof h === "function") {
+      o = makeOptions(name, {}, data, loc, fn, inverse, nbp);
+      var prev = R.loc;
+      R.loc = loc;
+      r = h.call(c != null ? c : nullContext, o);
+      R.loc = prev;
+    }
+    if (fn || inverse) {
+      if (!helpers[name]) {
+        o = o || makeOptions(name, {}, data, loc, fn, inverse, nbp);
+        r = helpers.blockHelperMissing.call(c, r, o);
+      }
+    }
+    return r;
+  };
+
+  // `{{path.to.value}}`: a value, never a helper (a function value is called).
+  R.val = function (c, v) {
+    return typeof v === "function" ? v.call(c) : v;
+  };
+
+  // `{{#path.to.value}}…{{/path.to.value}}`
+  R.blk = function (c, name, v, data, loc, fn, inverse, nbp) {
+    if (typeof v === "function") v = v.call(c);
+    var o = makeOptions(name, {}, data, loc, fn, inverse, nbp);
+    return helpers.blockHelperMissing.call(c, v, o);
+  };
+
+  // Wraps a compiled program as `options.fn` / `options.inverse`.
+  R.prog = function (fn, data, depths, bps, P) {
+    return function (context, options) {
+      options = options || {};
+      var d = depths;
+      if (context != depths[0] && !(context === nullContext && depths[0] === null)) {
+        d = [context].concat(depths);
+      }
+      return fn(context, options.data || data, d, [options.blockParams].concat(bps), P);
+    };
+  };
+
+  // Partials: `{{> name ctx k=v}}`, `{{#> name}}fallback{{/name}}`, `{{> @partial-block}}`.
+  R.ip = function (P, name, ctx, hash, data, fn, indent, loc) {
+    var partial = name === "@partial-block" ? data && data["partial-block"] : P[name];
+    var pp = P;
+    if (fn) {
+      var current = data && data["partial-block"];
+      data = createFrame(data);
+      var pb = function (c, o) {
+        o = o || {};
+        var d = createFrame(o.data);
+        d["partial-block"] = current;
+        return fn(c, { data: d, partials: o.partials });
+      };
+      data["partial-block"] = pb;
+      if (fn.partials) {
+        pp = Object.create(P);
+        extend(pp, fn.partials);
+      }
+      if (partial === undefined) partial = pb;
+    }
+    if (typeof partial !== "function") {
+      throw TErr("unknown_partial", "The partial " + name + " could not be found", loc, { partial: name });
+    }
+    if (hash) ctx = extend({}, ctx, hash);
+    var out = partial(ctx, { data: data, partials: pp, name: name });
+    if (indent) {
+      var lines = out.split("\n");
+      for (var i = 0, l = lines.length; i < l; i++) {
+        if (!lines[i] && i + 1 === l) break;
+        lines[i] = indent + lines[i];
+      }
+      out = lines.join("\n");
+    }
+    return checkOut(out);
+  };
+  R.ck = checkOut;
+
+  // Built-in helpers (ports of handlebars.js 4.x).
+  helpers.helperMissing = function () {
+    if (arguments.length === 1) return undefined;
+    var o = arguments[arguments.length - 1];
+    throw TErr("missing_helper", 'Missing helper: "' + o.name + '"', o.loc ? [o.loc.start.line, o.loc.start.column] : R.loc, { helper: o.name });
+  };
+  helpers.blockHelperMissing = function (context, options) {
+    var inverse = options.inverse,
+      fn = options.fn;
+    if (context === true) return fn(this);
+    else if (context === false || context == null) return inverse(this);
+    else if (isArray(context)) {
+      if (context.length > 0) return helpers.each(context, options);
+      return inverse(this);
+    }
+    return fn(context, options);
+  };
+  helpers.each = function (context, options) {
+    if (!options) throw TErr("helper", "Must pass iterator to #each", R.loc);
+    var fn = options.fn,
+      inverse = options.inverse,
+      i = 0,
+      ret = "",
+      data;
+    if (typeof context === "function") context = context.call(this);
+    if (options.data) data = createFrame(options.data);
+    function exec(field, index, last, value) {
+      if (data) {
+        data.key = field;
+        data.index = index;
+        data.first = index === 0;
+        data.last = !!last;
+      }
+      ret = ret + fn(value, { data: data, blockParams: [value, field] });
+      if (ret.length > R.max) R.ol();
+    }
+    if (context && typeof context === "object") {
+      if (isArray(context)) {
+        for (var j = context.length; i < j; i++) {
+          if (i in context) exec(i, i, i === context.length - 1, context[i]);
+        }
+      } else if (typeof Symbol === "function" && context[Symbol.iterator]) {
+        var it = context[Symbol.iterator]();
+        var cur = it.next();
+        while (!cur.done) {
+          var nx = it.next();
+          exec(i, i, nx.done, cur.value);
+          cur = nx;
+          i++;
+        }
+      } else {
+        var prior;
+        var keys = Object.keys(context);
+        for (var k = 0; k < keys.length; k++) {
+          if (prior !== undefined) exec(prior, i - 1, false, context[prior]);
+          prior = keys[k];
+          i++;
+        }
+        if (prior !== undefined) exec(prior, i - 1, true, context[prior]);
+      }
+    }
+    if (i === 0) ret = inverse(this);
+    return ret;
+  };
+  helpers["if"] = function (conditional, options) {
+    if (arguments.length != 2) throw TErr("helper", "#if requires exactly one argument", R.loc);
+    if (typeof conditional === "function") conditional = conditional.call(this);
+    if ((!options.hash.includeZero && !conditional) || isEmpty(conditional)) return options.inverse(this);
+    return options.fn(this);
+  };
+  helpers.unless = function (conditional, options) {
+    if (arguments.length != 2) throw TErr("helper", "#unless requires exactly one argument", R.loc);
+    return helpers["if"].call(this, conditional, { fn: options.inverse, inverse: options.fn, hash: options.hash });
+  };
+  helpers["with"] = function (context, options) {
+    if (arguments.length != 2) throw TErr("helper", "#with requires exactly one argument", R.loc);
+    if (typeof context === "function") context = context.call(this);
+    if (!isEmpty(context)) return options.fn(context, { data: options.data, blockParams: [context] });
+    return options.inverse(this);
+  };
+  helpers.lookup = function (obj, field, options) {
+    if (!obj) return obj;
+    return lookupProperty(obj, field);
+  };
+  var methodMap = ["debug", "info", "warn", "error"];
+  function log(level) {
+    if (typeof level === "string") {
+      var l = methodMap.indexOf(level.toLowerCase());
+      level = l >= 0 ? l : parseInt(level, 10);
+    }
+    if (typeof console === "undefined" || !(level >= 1)) return;
+    var method = methodMap[level] || "log";
+    var out = typeof console[method] === "function" ? console[method] : console.log;
+    var args = Array.prototype.slice.call(arguments, 1);
+    if (typeof out === "function") out.apply(console, args);
+  }
+  helpers.log = function () {
+    var options = arguments[arguments.length - 1];
+    var args = [undefined];
+    for (var i = 0; i < arguments.length - 1; i++) args.push(arguments[i]);
+    var level = 1;
+    if (options.hash.level != null) level = options.hash.level;
+    else if (options.data && options.data.level != null) level = options.data.level;
+    args[0] = level;
+    log.apply(null, args);
+  };
+  var builtins = Object.keys(helpers);
+
+  // Entry points used by installed templates.
+  R.defTemplate = function (name, fn) {
+    templates[name] = fn;
+  };
+  R.defPartial = function (name, fn) {
+    partials[name] = fn;
+  };
+  // A compiled Handlebars template as a function (context, options).
+  R.template = function (main) {
+    return function (context, options) {
+      options = options || {};
+      var data = options.data;
+      if (!data) {
+        data = {};
+        data.root = context;
+      }
+      return main(context, data, [context], [], options.partials || partials);
+    };
+  };
+
+  // --- the Handlebars object helpers see --------------------------------------------------
+  var Handlebars = {
+    VERSION: "4.7.8-sandvm",
+    SafeString: SafeString,
+    escapeExpression: escapeExpression,
+    createFrame: createFrame,
+    Utils: {
+      escapeExpression: escapeExpression,
+      isEmpty: isEmpty,
+      extend: extend,
+      isArray: isArray,
+      isFunction: function (v) {
+        return typeof v === "function";
+      },
+      createFrame: createFrame,
+    },
+    helpers: helpers,
+    partials: partials,
+    registerHelper: function (name, fn) {
+      if (name && typeof name === "object") {
+        for (var k in name) if (hasOwn.call(name, k)) Handlebars.registerHelper(k, name[k]);
+        return;
+      }
+      if (typeof fn !== "function") throw new TypeError("registerHelper: helper " + name + " is not a function");
+      helpers[name] = fn;
+      if (R.mode === "mustache") M.lambdas[name] = fn;
+    },
+    unregisterHelper: function (name) {
+      delete helpers[name];
+      delete M.lambdas[name];
+    },
+    registerPartial: function (name, p) {
+      if (name && typeof name === "object") {
+        for (var k in name) if (hasOwn.call(name, k)) Handlebars.registerPartial(k, name[k]);
+        return;
+      }
+      if (typeof p === "function") partials[name] = p;
+      else if (typeof p === "string") {
+        if (R.mode === "mustache") M.partials[name] = M.compile(p, "{{", "}}");
+        else partials[name] = R.compileHbs(p, name);
+      } else throw new TypeError("registerPartial: partial " + name + " must be a string or a function");
+    },
+    unregisterPartial: function (name) {
+      delete partials[name];
+      delete M.partials[name];
+    },
+    compile: function (src) {
+      var t = R.compileHbs(String(src), "<compile>");
+      return function (context, options) {
+        return t(context, options);
+      };
+    },
+    log: log,
+  };
+  R.handlebars = Handlebars;
+
+  // Compiles template text at run time through the host (the Rust parser): used for
+  // `Handlebars.registerPartial(name, string)`, `Handlebars.compile` and Mustache lambdas.
+  function hostCompile(mode, src, otag, ctag) {
+    if (typeof G.__svt_compile !== "function") throw new Error("template compilation is not available");
+    var r = G.__svt_compile(mode, src, otag, ctag);
+    if (r && r.error) throw TErr("parse", r.error, r.line ? [r.line, r.column] : null);
+    return (0, eval)("(" + r.code + ")")(R, M);
+  }
+  R.compileHbs = function (src) {
+    return R.template(hostCompile("handlebars", src, "", ""));
+  };
+
+  // --- Mustache ------------------------------------------------------------------------------
+  var M = {
+    partials: Object.create(null),
+    templates: Object.create(null),
+    lambdas: Object.create(null),
+    cache: Object.create(null),
+  };
+  R.mustache = M;
+
+  function mfind(s, name) {
+    for (var i = s.length - 1; i >= 0; i--) {
+      var f = s[i];
+      if (f != null && (typeof f === "object" || typeof f === "function") && hasOwn.call(f, name)) {
+        return f;
+      }
+    }
+    return undefined;
+  }
+  // Resolves a name against the context stack `s` (parts === null means `.`).
+  M.lk = function (s, parts) {
+    if (parts === null) return s[s.length - 1];
+    var f = mfind(s, parts[0]);
+    if (f === undefined) return undefined;
+    var v = f[parts[0]];
+    for (var i = 1; i < parts.length; i++) {
+      if (typeof v === "function") v = v.call(f);
+      if (v == null) return undefined;
+      var o = Object(v);
+      if (!hasOwn.call(o, parts[i])) return undefined;
+      f = v;
+      v = o[parts[i]];
+    }
+    return v;
+  };
+  M.compile = function (src, otag, ctag) {
+    var key = otag + "\u0000" + ctag + "\u0000" + src;
+    var f = M.cache[key];
+    if (!f) {
+      f = hostCompile("mustache", src, otag, ctag);
+      M.cache[key] = f;
+    }
+    return f;
+  };
+  // `{{name}}` / `{{{name}}}`
+  M.v = function (s, parts, escape, b) {
+    var v = M.lk(s, parts);
+    if (typeof v === "function") {
+      v = v.call(s[s.length - 1]);
+      if (v == null) return "";
+      v = M.compile("" + v, "{{", "}}")(s, b, "");
+    }
+    if (v == null) return "";
+    return escape ? escapeExpression("" + v) : "" + v;
+  };
+  // `{{#name}}…{{/name}}`
+  M.sec = function (s, parts, fn, raw, otag, ctag, b) {
+    var v = M.lk(s, parts);
+    if (typeof v === "function") {
+      var r = v.call(s[s.length - 1], raw);
+      if (r == null) return "";
+      return checkOut(M.compile("" + r, otag, ctag)(s, b, ""));
+    }
+    if (!v) return "";
+    if (isArray(v)) {
+      var o = "";
+      for (var i = 0; i < v.length; i++) {
+        o += fn(s.concat([v[i]]));
+        if (o.length > R.max) R.ol();
+      }
+      return o;
+    }
+    return checkOut(fn(s.concat([v])));
+  };
+  // `{{^name}}`: true when the section should render.
+  M.inv = function (s, parts) {
+    var v = M.lk(s, parts);
+    return !v || (isArray(v) && v.length === 0);
+  };
+  M.pname = function (s, parts) {
+    var v = M.lk(s, parts);
+    if (typeof v === "function") v = v.call(s[s.length - 1]);
+    return v == null || v === false ? "" : "" + v;
+  };
+  M.p = function (name, s, b, ind) {
+    var f = M.partials[name];
+    return f ? checkOut(f(s, b, ind)) : "";
+  };
+  M.parent = function (name, s, b, args, ind) {
+    var f = M.partials[name];
+    if (!f) return "";
+    var nb = Object.create(null);
+    for (var i = 0; i < args.length; i++) nb[args[i][0]] = args[i][1];
+    for (var k in b) nb[k] = b[k];
+    return checkOut(f(s, nb, ind));
+  };
+
+  // Registration of host-compiled code: the host runs a script that stores a value in
+  // `__svt.last`, then calls `__svt_def(kind, name)`.
+  G.__svt_def = function (kind, name) {
+    var v = R.last;
+    R.last = undefined;
+    if (kind === "helper") {
+      if (typeof v !== "function") {
+        throw TErr("invalid_helper", "helper " + name + " is not a function (got " + typeof v + ")");
+      }
+      Handlebars.registerHelper(name, v);
+      return true;
+    }
+    if (kind === "helpers") {
+      var n = 0;
+      var objs = R.lastExports === v ? [v] : [v, R.lastExports];
+      R.lastExports = undefined;
+      for (var j = 0; j < objs.length; j++) {
+        var obj = objs[j];
+        if (obj && typeof obj === "object") {
+          for (var key in obj) {
+            if (hasOwn.call(obj, key) && typeof obj[key] === "function") {
+              Handlebars.registerHelper(key, obj[key]);
+              n++;
+            }
+          }
+        }
+      }
+      return n;
+    }
+    var f = v(R, M);
+    if (R.mode === "mustache") {
+      (kind === "template" ? M.templates : M.partials)[name] = f;
+    } else {
+      (kind === "template" ? templates : partials)[name] = R.template(f);
+    }
+    return true;
+  };
+
+  // --- entry point ---------------------------------------------------------------------------
+  G.__svt_render = function (name, context) {
+    R.loc = null;
+    var out;
+    try {
+      if (R.mode === "mustache") {
+        var mt = M.templates[name];
+        if (!mt) throw TErr("unknown_template", "unknown template " + name, null, { template: name });
+        out = mt([M.lambdas, context], Object.create(null), "");
+      } else {
+        var t = templates[name];
+        if (!t) throw TErr("unknown_template", "unknown template " + name, null, { template: name });
+        out = t(context, {});
+      }
+    } catch (e) {
+      if (e && typeof e === "object" && !(e instanceof Error) && typeof e.svt === "string") throw e;
+      var limit =
+        e instanceof Error &&
+        (e.name === "InternalError" ||
+          e.message === "out of memory" ||
+          e.message === "Maximum call stack size exceeded" ||
+          e.message === "stack overflow" ||
+          e.message === "interrupted");
+      if (e instanceof Error && !limit) {
+        var msg = e.name + ": " + e.message;
+        throw TErr("helper", msg, R.loc, { name: e.name, error: e.message });
+      }
+      throw e;
+    }
+    if (typeof out !== "string") out = out == null ? "" : "" + out;
+    if (out.length > R.max) R.ol();
+    return out;
+  };
+  G.__svt = R;
+  G.Handlebars = Handlebars;
+  R.builtins = builtins;
+})(globalThis);
