@@ -35,4 +35,7 @@ out=$(cargo run -q -p sandvm-cli -- run examples/hello.js)
 echo "$out"
 grep -q "hello, world" <<<"$out"
 
+echo "== browser test of the playground (headless Chromium)"
+bash tests/browser/run.sh
+
 echo "All checks passed."

@@ -48,6 +48,16 @@ pub struct ReplArgs {
     pub no_eval: bool,
     /// History file (default: $XDG_STATE_HOME/sandvm/repl_history, else
     /// ~/.local/state/sandvm/repl_history).
+    /// Allow imports of files under DIR (relative specifiers only; nothing outside DIR).
+    #[arg(long = "module-root", value_name = "DIR")]
+    pub module_root: Option<PathBuf>,
+    /// Allow a host module (`sandvm:crypto`, `sandvm:kv`, `sandvm:*`) (repeatable).
+    #[arg(long = "allow-module", value_name = "NAME")]
+    pub allow_modules: Vec<String>,
+    /// Grant a capability pack: timers, text, base64, url, structured-clone, queue-microtask,
+    /// all (repeatable).
+    #[arg(long = "cap", value_name = "PACK")]
+    pub caps: Vec<String>,
     #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
     pub history: Option<PathBuf>,
     /// Do not read or write a history file.
@@ -68,6 +78,30 @@ impl ReplArgs {
             max_output: usize::try_from(self.max_output).unwrap_or(usize::MAX),
             max_jobs: self.max_jobs,
         }
+    }
+
+    fn modules(&self) -> anyhow::Result<Option<sandvm::ModuleConfig>> {
+        if self.module_root.is_none() && self.allow_modules.is_empty() {
+            return Ok(None);
+        }
+        let mut cfg = sandvm::ModuleConfig::new()
+            .host_module("sandvm:crypto", sandvm::HostModule::crypto())
+            .host_module("sandvm:kv", sandvm::HostModule::kv(sandvm::KvStore::with_max_entries(10_000)));
+        if let Some(root) = &self.module_root {
+            cfg = cfg.root(root).map_err(|e| anyhow::anyhow!("--module-root: {e}"))?;
+        }
+        for a in &self.allow_modules {
+            cfg = cfg.allow(a);
+        }
+        Ok(Some(cfg))
+    }
+
+    fn capabilities(&self) -> anyhow::Result<sandvm::Capabilities> {
+        let mut caps = sandvm::Capabilities::none();
+        for c in &self.caps {
+            caps = caps.grant(c).map_err(|e| anyhow::anyhow!("--cap: {e}"))?;
+        }
+        Ok(caps)
     }
 
     fn globals(&self) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
@@ -101,6 +135,8 @@ pub fn run(args: ReplArgs) -> anyhow::Result<u8> {
         eval: !args.no_eval,
         colors,
         globals: args.globals()?,
+        modules: args.modules()?,
+        capabilities: args.capabilities()?,
     };
     let history = history_path(args.history.as_deref(), args.no_history, |k| std::env::var_os(k));
     Ok(sandvm_repl::run(ReplConfig { session, history, interactive })?)

@@ -4,7 +4,9 @@
 //! 2 usage or I/O error, 3 limit hit (timeout, memory, stack, output, promise jobs).
 
 mod bench;
+mod cmd_apps;
 mod cmd_repl;
+mod cmd_serve;
 mod cmd_template;
 mod exec;
 
@@ -45,6 +47,25 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Start an interactive REPL whose every input runs inside the sandbox.
     Repl(cmd_repl::ReplArgs),
+    /// Load plugins and send them events, or check them (plugin host).
+    Plugin {
+        #[command(subcommand)]
+        cmd: cmd_apps::PluginCmd,
+    },
+    /// Evaluate rules (JavaScript conditions over facts) or check a rules file.
+    Rules {
+        #[command(subcommand)]
+        cmd: cmd_apps::RulesCmd,
+    },
+    /// Evaluate a JavaScript config file to JSON, YAML or TOML, validated by a JSON Schema.
+    Config {
+        #[command(subcommand)]
+        cmd: cmd_apps::ConfigCmd,
+    },
+    /// Run Jest-style test files (*.test.js, *.test.mjs), each in a fresh sandbox.
+    Test(cmd_apps::TestArgs),
+    /// Serve the multi-tenant HTTP execution service and its playground.
+    Serve(cmd_serve::ServeArgs),
     /// Internal: a worker process of a sandvm-pool pool (frames on standard input/output).
     #[command(hide = true)]
     Worker,
@@ -92,9 +113,27 @@ fn main() -> ExitCode {
                 2
             }
         },
+        Command::Plugin { cmd } => apps_code(cmd_apps::run_plugin(cmd)),
+        Command::Rules { cmd } => apps_code(cmd_apps::run_rules(cmd)),
+        Command::Config { cmd } => apps_code(cmd_apps::run_config(cmd)),
+        Command::Test(args) => apps_code(cmd_apps::run_test(args)),
+        Command::Serve(args) => match cmd_serve::run(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("sandvm: {e:#}");
+                2
+            }
+        },
         Command::Worker => u8::try_from(sandvm_pool::worker_main()).unwrap_or(2),
     };
     ExitCode::from(code)
+}
+
+fn apps_code(r: anyhow::Result<u8>) -> u8 {
+    r.unwrap_or_else(|e| {
+        eprintln!("sandvm: {e:#}");
+        2
+    })
 }
 
 fn display_name(file: &str) -> String {

@@ -186,3 +186,72 @@ fn help_documents_exit_codes() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Exit codes") && text.contains("3  limit hit"), "{text}");
 }
+
+#[test]
+fn module_and_capability_flags() {
+    let dir = std::env::temp_dir().join(format!("sandvm-cli-mod-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::fs::write(dir.join("lib/x.mjs"), "export const x = 'from lib';").unwrap();
+    std::fs::write(
+        dir.join("main.mjs"),
+        "import { x } from './lib/x.mjs'; import { sha256 } from 'sandvm:crypto'; export default x; export const h = sha256('a').slice(0, 8);",
+    )
+    .unwrap();
+    let main = dir.join("main.mjs");
+    let root = dir.to_str().unwrap();
+    let (code, v) = json_run(&[
+        "run",
+        "--json",
+        "--module",
+        main.to_str().unwrap(),
+        "--module-root",
+        root,
+        "--allow-module",
+        "sandvm:crypto",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["value"], json!({"default": "from lib", "h": "ca978112"}));
+    // Without the allow-list entry: a typed refusal, exit 1.
+    let (code, v) = json_run(&["run", "--json", "--module", main.to_str().unwrap(), "--module-root", root]);
+    assert_eq!(code, 1);
+    assert_eq!(v["error"]["kind"], "module_not_allowed");
+    assert_eq!(v["error"]["name"], "ModuleNotAllowed");
+    // Without a root, files are not reachable at all.
+    let (_, v) = json_run(&["run", "--json", "--module", main.to_str().unwrap(), "--allow-module", "sandvm:*"]);
+    assert_eq!(v["error"]["kind"], "module_not_found");
+    let (_, v) = json_run(&["eval", "--json", "--cap", "timers", "new Promise(r => setTimeout(() => r('later'), 5))"]);
+    assert_eq!(v["value"], "later");
+    let (_, v) = json_run(&["eval", "--json", "typeof setTimeout"]);
+    assert_eq!(v["value"], "undefined");
+    assert_eq!(sandvm(&["eval", "1", "--cap", "fs"]).status.code(), Some(2));
+    // The bytecode cache directory: a second run hits the cache, a tampered entry is recompiled.
+    let cache = dir.join("cache");
+    for _ in 0..2 {
+        let (code, v) = json_run(&["eval", "--json", "--cache-dir", cache.to_str().unwrap(), "6 * 7"]);
+        assert_eq!((code, v["value"].clone()), (0, json!(42)));
+    }
+    for e in std::fs::read_dir(&cache).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "sbc") {
+            std::fs::write(&p, b"garbage").unwrap();
+        }
+    }
+    let (code, v) = json_run(&["eval", "--json", "--cache-dir", cache.to_str().unwrap(), "6 * 7"]);
+    assert_eq!((code, v["value"].clone()), (0, json!(42)));
+    // The REPL takes the same flags.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandvm"))
+        .args(["repl", "--no-history", "--allow-module", "sandvm:crypto", "--cap", "url"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"require('sandvm:crypto').sha256('a').length\nnew URL('http://h/a?b=1').search\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "64\n'?b=1'\n");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,5 +1,6 @@
 //! Pool and tenant configuration.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -145,6 +146,9 @@ pub struct TenantConfig {
     /// By default: timeout 30 s, CPU time unlimited, memory 256 MiB, stack 1 MiB, output
     /// 16 MiB, 10,000,000 promise jobs.
     pub max_limits: Limits,
+    /// In-memory ES modules that the tenant's module jobs may import, by specifier (and by
+    /// relative specifiers between them). By default, none: a module job can import nothing.
+    pub modules: BTreeMap<String, String>,
 }
 
 impl Default for TenantConfig {
@@ -164,6 +168,7 @@ impl Default for TenantConfig {
                 max_output: 16 * 1024 * 1024,
                 max_jobs: 10_000_000,
             },
+            modules: BTreeMap::new(),
         }
     }
 }

@@ -35,7 +35,7 @@ pub enum PoolError {
         /// The script id.
         id: u64,
     },
-    /// The job is of a kind this pool cannot run yet (ES module entries).
+    /// The pool cannot do this here (process isolation off Linux).
     #[error("unsupported job: {0}")]
     Unsupported(String),
     /// The job is malformed (globals not an object, a `Call` job without a persistent

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use sandvm::{
-    CacheKey, CancelHandle, Clock, Completion, Context, ContextOptions, Deterministic, Error, EvalOptions, Limits,
-    Report, Runtime, Script, ScriptOptions, Stats,
+    CacheKey, CancelHandle, Capabilities, Clock, Completion, Context, ContextOptions, Deterministic, Error,
+    EvalOptions, Limits, ModuleConfig, Report, Runtime, Script, ScriptOptions, Stats,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -26,20 +26,38 @@ pub(crate) struct ExecSettings {
     pub(crate) max_tenants: usize,
 }
 
-/// Hashable form of [`JobOptions`].
-type Flavour = (bool, bool, Option<u64>);
+/// The context flavour of a job: warm contexts are kept per flavour. (The pool sorts the
+/// capability names, so one set of packs is one flavour.)
+type Flavour = JobOptions;
 
-fn flavour(o: &JobOptions) -> Flavour {
-    (o.strict, o.freeze, o.deterministic)
-}
-
-fn context_options(f: Flavour) -> ContextOptions {
-    let (strict, freeze, det) = f;
-    let mut o = ContextOptions::default().strict(strict).freeze_intrinsics(freeze);
-    if let Some(seed) = det {
+/// The options of a context of flavour `f`.
+///
+/// # Errors
+/// [`Error::Host`] for an unknown capability name (the pool checks them at submission; a
+/// worker process checks again).
+fn context_options(f: &Flavour) -> Result<ContextOptions, Error> {
+    let mut o = ContextOptions::default().strict(f.strict).freeze_intrinsics(f.freeze);
+    if let Some(seed) = f.deterministic {
         o = o.deterministic(Some(Deterministic { seed, clock: Clock::Fixed(0.0) }));
     }
-    o
+    if !f.capabilities.is_empty() {
+        let mut caps = Capabilities::none();
+        for name in &f.capabilities {
+            caps = caps.grant(name)?;
+        }
+        o = o.capabilities(caps);
+    }
+    Ok(o)
+}
+
+/// The options of a module job's context: its flavour plus a module policy that allows only
+/// the tenant's in-memory modules.
+fn module_options(f: &Flavour, modules: &std::collections::BTreeMap<String, String>) -> Result<ContextOptions, Error> {
+    let mut config = ModuleConfig::new();
+    for (name, source) in modules {
+        config = config.module(name, source);
+    }
+    Ok(context_options(f)?.modules(config))
 }
 
 /// One tenant's engine on this worker.
@@ -115,7 +133,7 @@ impl Executor {
         self.tick += 1;
         let limits = job.limits.to_limits();
         let tenant = job.tenant.clone();
-        let flav = flavour(&job.options);
+        let flav = job.options.clone();
         let (result, console, stats, heap_after) = match &job.kind {
             ExecKind::Fault(f) => {
                 on_start(None);
@@ -126,7 +144,7 @@ impl Executor {
                 };
                 (r, Vec::new(), Stats::default(), 0)
             }
-            _ => self.run_engine(&job, local, &limits, flav, on_start),
+            _ => self.run_engine(&job, local, &limits, &flav, on_start),
         };
         let report = Report::new(&result, console, &stats);
         // Decide about the runtime now; do the work in `maintain`, after the result went out.
@@ -164,7 +182,7 @@ impl Executor {
         job: &ExecJob,
         local: Option<Script>,
         limits: &Limits,
-        flav: Flavour,
+        flav: &Flavour,
         on_start: &mut dyn FnMut(Option<CancelHandle>),
     ) -> (Result<Completion, Error>, Vec<sandvm::ConsoleEntry>, Stats, usize) {
         let fail = |e: Error| (Err(e), Vec::new(), Stats::default(), 0);
@@ -207,14 +225,21 @@ impl Executor {
             self.recycled.push((job.tenant.to_string(), "stale_cancel".into()));
         }
         on_start(Some(te.rt.cancel_handle()));
+        let options = || match &job.kind {
+            // Module jobs get a context of their own with the tenant's module policy.
+            ExecKind::Module { modules, .. } => module_options(flav, modules),
+            _ => context_options(flav),
+        };
+        let fresh = |rt: &Runtime| options().and_then(|o| Context::new(rt, o));
         let ctx = match &job.persistent {
             Some(name) => match te.persistent.remove(name) {
                 Some(c) => Ok(c),
-                None => Context::new(&te.rt, context_options(flav)),
+                None => fresh(&te.rt),
             },
-            None => match te.warm.get_mut(&flav).and_then(Vec::pop) {
+            None if matches!(job.kind, ExecKind::Module { .. }) => fresh(&te.rt),
+            None => match te.warm.get_mut(flav).and_then(Vec::pop) {
                 Some(c) => Ok(c),
-                None => Context::new(&te.rt, context_options(flav)),
+                None => fresh(&te.rt),
             },
         };
         let ctx = match ctx {
@@ -239,6 +264,7 @@ impl Executor {
                     Some(s) => ctx.run(s),
                     None => Err(host("script missing")),
                 },
+                ExecKind::Module { source, name, .. } => ctx.run_module(source, name),
                 ExecKind::Call { function, args } => ctx.call(function, args),
                 ExecKind::Fault(_) => Err(host("fault job in the engine path")),
             }
@@ -320,7 +346,9 @@ impl Executor {
             }
         }
         let want = self.settings.warm_contexts;
-        let opts = context_options(flav);
+        let Ok(opts) = context_options(&flav) else {
+            return;
+        };
         let pool = te.warm.entry(flav).or_default();
         while pool.len() < want {
             match Context::new(&te.rt, opts.clone()) {

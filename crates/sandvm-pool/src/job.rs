@@ -25,11 +25,15 @@ pub enum JobKind {
     /// A script registered for the tenant with [`crate::Pool::register_script`] (compiled
     /// once, run in a fresh context each time).
     Script(ScriptId),
-    /// An ES module entry. Not supported until sandvm has module loading: such jobs fail at
-    /// once with [`crate::PoolError::Unsupported`].
+    /// An ES module: `source` runs as the entry module `name` (top-level `await` works; the
+    /// value is the module's namespace, its exports). It may import only the in-memory modules
+    /// of the tenant's [`crate::TenantConfig::modules`] (none by default).
     Module {
-        /// The entry module's specifier.
-        entry: String,
+        /// The module source text.
+        source: Arc<str>,
+        /// The entry module's name (relative imports resolve against it). `main.mjs` with
+        /// [`Job::module`].
+        name: String,
     },
     /// Calls a global function of the job's persistent context (a "plugin" loaded there by
     /// an earlier job) with copies of `args`. Needs [`Job::persistent`].
@@ -66,7 +70,7 @@ pub enum Fault {
 }
 
 /// Context flavour of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct JobOptions {
     /// Strict mode. By default, `false` (sloppy, like node:vm).
     pub strict: bool,
@@ -75,6 +79,10 @@ pub struct JobOptions {
     /// Deterministic mode with this `Math.random` seed (the clock is fixed at 0).
     /// By default, `None`.
     pub deterministic: Option<u64>,
+    /// Capability packs granted to the job's context, by name (see [`sandvm::PACK_NAMES`];
+    /// `all` grants every pack). Unknown names are refused at submission with
+    /// [`crate::PoolError::InvalidJob`]. By default, none.
+    pub capabilities: Vec<String>,
 }
 
 /// One unit of work for a tenant: what to run and how.
@@ -119,9 +127,9 @@ impl Job {
         j.persistent = Some(context.into());
         j
     }
-    /// An ES module job (not supported yet: see [`JobKind::Module`]).
-    pub fn module(entry: impl Into<String>) -> Job {
-        Job::new(JobKind::Module { entry: entry.into() })
+    /// A job that runs `source` as an ES module named `main.mjs` (see [`JobKind::Module`]).
+    pub fn module(source: impl Into<Arc<str>>) -> Job {
+        Job::new(JobKind::Module { source: source.into(), name: "main.mjs".into() })
     }
     #[doc(hidden)]
     pub fn fault(f: Fault) -> Job {
@@ -140,6 +148,11 @@ impl Job {
     /// Sets the context flavour.
     pub fn with_options(mut self, options: JobOptions) -> Job {
         self.options = options;
+        self
+    }
+    /// Grants capability packs by name (see [`JobOptions::capabilities`]).
+    pub fn with_capabilities<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Job {
+        self.options.capabilities = names.into_iter().map(Into::into).collect();
         self
     }
     /// Runs in the named persistent context.

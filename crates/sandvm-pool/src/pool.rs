@@ -244,6 +244,8 @@ struct TenantState {
     window_start: Instant,
     cpu_window: f64,
     scripts: HashMap<u64, Arc<Registered>>,
+    /// The config's importable modules, shared with module jobs.
+    modules: Arc<std::collections::BTreeMap<String, String>>,
     stats: TenantStats,
 }
 
@@ -251,7 +253,9 @@ impl TenantState {
     fn new(config: TenantConfig) -> TenantState {
         let now = Instant::now();
         let tokens = config.rate.map(|r| f64::from(r.burst)).unwrap_or(0.0);
+        let modules = Arc::new(config.modules.clone());
         TenantState {
+            modules,
             config,
             queue: VecDeque::new(),
             running: 0,
@@ -426,6 +430,7 @@ impl Pool {
         let key: Arc<str> = name.into();
         match st.tenants.get_mut(&key) {
             Some(ts) => {
+                ts.modules = Arc::new(config.modules.clone());
                 ts.config = config;
             }
             None => {
@@ -472,8 +477,8 @@ impl Pool {
     ///
     /// # Errors
     /// Checked before anything is queued: [`PoolError::ShuttingDown`],
-    /// [`PoolError::UnknownTenant`], [`PoolError::UnknownScript`], [`PoolError::Unsupported`]
-    /// (module jobs), [`PoolError::InvalidJob`], [`PoolError::Busy`] (pool queue full),
+    /// [`PoolError::UnknownTenant`], [`PoolError::UnknownScript`], [`PoolError::InvalidJob`]
+    /// (bad globals, unknown capability), [`PoolError::Busy`] (pool queue full),
     /// [`PoolError::QuotaExceeded`] (`max_queued`, `rate`, `cpu_budget`, `memory_cap`).
     pub fn submit(&self, tenant: &str, job: Job) -> Result<JobHandle, PoolError> {
         let inner = &self.inner;
@@ -618,12 +623,18 @@ impl Inner {
     }
 
     fn submit(self: &Arc<Self>, tenant: &str, job: Job) -> Result<JobHandle, PoolError> {
-        let Job { kind, limits, globals, options, persistent } = job;
+        let Job { kind, limits, globals, mut options, persistent } = job;
         if let Some(g) = &globals {
             if !g.is_object() && !g.is_null() {
                 return Err(PoolError::InvalidJob("globals must be a JSON object".into()));
             }
         }
+        for name in &options.capabilities {
+            sandvm::Capabilities::none().grant(name).map_err(|e| PoolError::InvalidJob(e.to_string()))?;
+        }
+        // One order for one set, so equal sets share warm contexts.
+        options.capabilities.sort();
+        options.capabilities.dedup();
         let mut st = lock(&self.state);
         if !st.accepting {
             return Err(PoolError::ShuttingDown);
@@ -642,11 +653,7 @@ impl Inner {
                 registered = Some(reg);
                 ExecKind::Script { id, def: None }
             }
-            JobKind::Module { .. } => {
-                return Err(PoolError::Unsupported(
-                    "ES module jobs need module loading in sandvm (not there yet)".into(),
-                ))
-            }
+            JobKind::Module { source, name } => ExecKind::Module { source, name, modules: ts.modules.clone() },
             JobKind::Call { function, args } => {
                 if persistent.is_none() {
                     return Err(PoolError::InvalidJob("a call job needs a persistent context".into()));

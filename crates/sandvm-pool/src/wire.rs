@@ -2,6 +2,7 @@
 //! that carry both to and from worker processes (postcard payloads; JSON values travel as
 //! JSON text, since postcard is not self-describing).
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,6 +93,12 @@ pub(crate) enum ExecKind {
     Script {
         id: u64,
         def: Option<ScriptDef>,
+    },
+    Module {
+        source: Arc<str>,
+        name: String,
+        /// The tenant's importable in-memory modules.
+        modules: Arc<BTreeMap<String, String>>,
     },
     Call {
         function: String,
@@ -227,7 +234,12 @@ mod tests {
             kind: ExecKind::Call { function: "f".into(), args: vec![serde_json::json!({"a": [1, "x", null]})] },
             limits: WireLimits::from(&Limits::default()),
             globals: Some(serde_json::json!({"x": 1.5})),
-            options: JobOptions { strict: true, freeze: false, deterministic: Some(3) },
+            options: JobOptions {
+                strict: true,
+                freeze: false,
+                deterministic: Some(3),
+                capabilities: vec!["timers".into(), "url".into()],
+            },
             persistent: Some("p".into()),
         }
     }
@@ -242,6 +254,26 @@ mod tests {
         assert_eq!(j.globals, Some(serde_json::json!({"x": 1.5})));
         assert!(matches!(j.kind, ExecKind::Call { ref args, .. } if args[0]["a"][1] == "x"));
         assert_eq!(j.limits.to_limits(), Limits::default());
+        assert_eq!(j.options.capabilities, ["timers", "url"]);
+    }
+
+    #[test]
+    fn module_jobs_round_trip() {
+        let mut j = job();
+        let modules: BTreeMap<String, String> = [("lib.mjs".to_string(), "export const x = 1;".to_string())].into();
+        j.kind = ExecKind::Module {
+            source: "export default 1;".into(),
+            name: "main.mjs".into(),
+            modules: Arc::new(modules),
+        };
+        let mut buf = Vec::new();
+        write_frame(&mut buf, &ToWorker::Run(j)).map_err(|e| e.to_string()).unwrap();
+        let back: ToWorker = read_frame(&mut buf.as_slice()).map_err(|e| e.to_string()).unwrap();
+        let ToWorker::Run(j) = back else { panic!("wrong frame") };
+        let ExecKind::Module { source, name, modules } = j.kind else { panic!("wrong kind") };
+        assert_eq!(&*source, "export default 1;");
+        assert_eq!(name, "main.mjs");
+        assert_eq!(modules.get("lib.mjs").map(String::as_str), Some("export const x = 1;"));
     }
 
     #[test]

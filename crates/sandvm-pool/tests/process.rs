@@ -201,3 +201,22 @@ fn a_bad_worker_binary_fails_jobs_cleanly() {
         other => panic!("expected a worker error, got {other:?}"),
     }
 }
+
+#[test]
+fn module_jobs_and_capabilities_cross_the_wire() {
+    let p = pool(1);
+    p.add_tenant(
+        "lib",
+        TenantConfig {
+            modules: [("lib.mjs".to_string(), "export const x = 7;".to_string())].into(),
+            ..Default::default()
+        },
+    );
+    let src = "import { x } from 'lib.mjs'; export const y = x * n, b = typeof btoa;";
+    let o = p.execute_blocking("lib", Job::module(src).with_globals(json!({"n": 6})).with_capabilities(["base64"]));
+    assert_eq!(value(&o), json!({"y": 42, "b": "function"}));
+    let o = p.execute_blocking("a", Job::module(src).with_globals(json!({"n": 6}))).expect("outcome");
+    assert!(o.error_kind().is_some_and(|k| k.starts_with("module_not")), "{o:?}");
+    assert_eq!(value(&p.execute_blocking("a", Job::source("typeof btoa"))), json!("undefined"));
+    assert!(matches!(p.submit("a", Job::source("1").with_capabilities(["net"])), Err(PoolError::InvalidJob(_))));
+}

@@ -83,7 +83,7 @@ fn tenants_are_isolated_and_contexts_fresh() {
     );
     assert_eq!(strict.expect("outcome").error_kind(), Some("exception"));
     let det = JobOptions { deterministic: Some(7), ..Default::default() };
-    let a = value(&p.execute_blocking("a", Job::source("Math.random()").with_options(det)));
+    let a = value(&p.execute_blocking("a", Job::source("Math.random()").with_options(det.clone())));
     let b = value(&p.execute_blocking("b", Job::source("Math.random()").with_options(det)));
     assert_eq!(a, b);
 }
@@ -99,8 +99,71 @@ fn registered_scripts_are_per_tenant() {
     assert!(matches!(p.submit("a", Job::script(ScriptId(999_999))), Err(PoolError::UnknownScript { .. })));
     assert!(matches!(p.register_script("a", "let let = ;", ScriptOptions::default()), Err(PoolError::InvalidJob(_))));
     assert!(p.unregister_script("a", id));
-    assert!(matches!(p.submit("a", Job::module("main.js")), Err(PoolError::Unsupported(_))));
     assert!(matches!(p.submit("a", Job::source("1").with_globals(json!([1]))), Err(PoolError::InvalidJob(_))));
+}
+
+#[test]
+fn module_jobs_run_and_import_only_what_the_tenant_grants() {
+    let p = pool(2);
+    // A module's value is its namespace; top-level await works.
+    let o = p
+        .execute_blocking(
+            "a",
+            Job::module("export const x = await Promise.resolve(n * 2); console.log('m');")
+                .with_globals(json!({"n": 21})),
+        )
+        .expect("outcome");
+    assert_eq!(o.report.value, json!({"x": 42}), "{o:?}");
+    assert_eq!(o.report.console[0].text, "m");
+    // Nothing can be imported by default.
+    let o = p.execute_blocking("a", Job::module("import { x } from 'lib.mjs'; export default x;")).expect("outcome");
+    assert!(o.error_kind().is_some_and(|k| k.starts_with("module_not")), "{o:?}");
+    let o = p.execute_blocking("a", Job::module("export default 1; let let = ;")).expect("outcome");
+    assert_eq!(o.error_kind(), Some("syntax"));
+    // A tenant's in-memory modules are importable by its module jobs only.
+    p.add_tenant(
+        "lib",
+        TenantConfig {
+            modules: [("lib.mjs".to_string(), "export const x = 7;".to_string())].into(),
+            ..Default::default()
+        },
+    );
+    let src = "import { x } from 'lib.mjs'; export const y = x * 6;";
+    assert_eq!(value(&p.execute_blocking("lib", Job::module(src))), json!({"y": 42}));
+    let o = p.execute_blocking("b", Job::module(src)).expect("outcome");
+    assert!(o.error_kind().is_some_and(|k| k.starts_with("module_not")), "{o:?}");
+    // A module's state does not leak into later classic jobs.
+    p.execute_blocking("a", Job::module("globalThis.leak = 1; export {};")).expect("ok");
+    assert_eq!(value(&p.execute_blocking("a", Job::source("typeof leak"))), json!("undefined"));
+}
+
+#[test]
+fn capabilities_are_granted_per_job_and_validated() {
+    let p = pool(1);
+    let probe = "[typeof atob, typeof setTimeout, typeof URL, typeof structuredClone]";
+    assert_eq!(
+        value(&p.execute_blocking("a", Job::source(probe))),
+        json!(["undefined", "undefined", "undefined", "undefined"])
+    );
+    let granted = p.execute_blocking("a", Job::source(probe).with_capabilities(["base64", "url", "base64"]));
+    assert_eq!(value(&granted), json!(["function", "undefined", "function", "undefined"]));
+    // A warm context of another flavour never carries the packs over.
+    assert_eq!(
+        value(&p.execute_blocking("a", Job::source(probe))),
+        json!(["undefined", "undefined", "undefined", "undefined"])
+    );
+    let timers = p.execute_blocking(
+        "a",
+        Job::source("new Promise(r => setTimeout(() => r(btoa('hi')), 5))").with_capabilities(["timers", "base64"]),
+    );
+    assert_eq!(value(&timers), json!("aGk="));
+    let all =
+        p.execute_blocking("a", Job::module("export const t = typeof structuredClone;").with_capabilities(["all"]));
+    assert_eq!(value(&all), json!({"t": "function"}));
+    match p.submit("a", Job::source("1").with_capabilities(["fs"])) {
+        Err(PoolError::InvalidJob(m)) => assert!(m.contains("fs"), "{m}"),
+        other => panic!("expected InvalidJob, got {other:?}"),
+    }
 }
 
 #[test]

@@ -31,6 +31,10 @@ pub struct SessionConfig {
     pub colors: bool,
     /// Globals defined from JSON before the first line (they survive `.clear` and resets).
     pub globals: Vec<(String, Json)>,
+    /// Where `import`/`require` may load modules from. By default, nowhere.
+    pub modules: Option<sandvm::ModuleConfig>,
+    /// Capability packs (timers, URL, ...). By default, none.
+    pub capabilities: sandvm::Capabilities,
 }
 
 impl Default for SessionConfig {
@@ -43,6 +47,8 @@ impl Default for SessionConfig {
             eval: true,
             colors: false,
             globals: Vec::new(),
+            modules: None,
+            capabilities: sandvm::Capabilities::none(),
         }
     }
 }
@@ -94,7 +100,11 @@ impl std::fmt::Debug for Session {
 }
 
 fn context_options(c: &SessionConfig) -> ContextOptions {
-    ContextOptions::default()
+    let base = match &c.modules {
+        Some(m) => ContextOptions::default().modules(m.clone()),
+        None => ContextOptions::default(),
+    };
+    base.capabilities(c.capabilities.clone())
         .strict(c.strict)
         .freeze_intrinsics(c.freeze)
         .deterministic(c.deterministic.clone())

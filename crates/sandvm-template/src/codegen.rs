@@ -11,6 +11,19 @@ pub(crate) fn js_str(s: &str) -> String {
     j.replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029")
 }
 
+/// A property access `base.name` (or `base["name"]` when `name` is not an identifier): the
+/// dot form is compiled with the property key resolved once.
+fn js_prop(base: &str, name: &str) -> String {
+    let mut chars = name.chars();
+    let ident = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if ident {
+        format!("{base}.{name}")
+    } else {
+        format!("{base}[{}]", js_str(name))
+    }
+}
+
 fn js_parts(name: &str) -> String {
     if name == "." {
         return "null".into();
@@ -115,14 +128,32 @@ pub(crate) struct HbsGen {
     pub strict: bool,
 }
 
+/// Largest program body (in bytes of JavaScript) spliced into its caller by `fast_if`: bounds
+/// the code duplicated for the fallback path.
+const SPLICE_MAX: usize = 4096;
+
 const KNOWN_HELPERS: &[&str] =
     &["helperMissing", "blockHelperMissing", "each", "if", "unless", "with", "log", "lookup"];
 
+#[derive(Default)]
+struct Consts {
+    /// `(text, name)` in order of creation.
+    list: Vec<(String, String)>,
+    /// text → index in `list`.
+    index: std::collections::HashMap<String, usize>,
+}
+
 struct Gen<'a> {
     opts: HbsGen,
+    /// Constants hoisted to the factory (source locations, path segment arrays): `(text, name)`.
+    consts: std::cell::RefCell<Consts>,
     line_starts: Vec<usize>,
     src: &'a str,
     programs: Vec<String>,
+    /// Bodies of the programs that may be spliced into a caller, by program index.
+    bodies: std::collections::HashMap<usize, String>,
+    /// Counter for unique temporary names.
+    temps: usize,
     /// Block parameters of the enclosing programs, innermost first.
     bp_stack: Vec<Vec<String>>,
 }
@@ -136,9 +167,25 @@ pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> String {
             line_starts.push(i + 1);
         }
     }
-    let mut g = Gen { opts, line_starts, src, programs: Vec::new(), bp_stack: Vec::new() };
+    let mut g = Gen {
+        opts,
+        consts: std::cell::RefCell::new(Consts::default()),
+        line_starts,
+        src,
+        programs: Vec::new(),
+        bodies: std::collections::HashMap::new(),
+        temps: 0,
+        bp_stack: Vec::new(),
+    };
     let main = g.program(prog);
-    let mut out = String::from("(function(R,M){");
+    // Locals of the factory shared by every program: the runtime functions used on the fast
+    // paths, the built-in helpers (to detect overrides at render time) and the constants.
+    let mut out =
+        String::from("(function(R,M){var H=R.helpers,BI=R.bi,oh=R.oh,lp=R.lp,esc=R.esc,isA=R.isA,cp=R.cp,NC=R.nc");
+    for (text, name) in &g.consts.borrow().list {
+        out.push_str(&format!(",{name}={text}"));
+    }
+    out.push(';');
     for p in &g.programs {
         out.push_str(p);
     }
@@ -160,7 +207,21 @@ impl Gen<'_> {
         };
         let start = self.line_starts[line];
         let col = self.src.get(start..offset).map_or(0, |s| s.chars().count()) + 1;
-        format!("[{},{}]", line + 1, col)
+        self.konst(format!("[{},{}]", line + 1, col))
+    }
+
+    /// A factory-level constant holding `text` (an array literal that is only ever read):
+    /// allocated once per factory instead of once per evaluation.
+    fn konst(&self, text: String) -> String {
+        let mut consts = self.consts.borrow_mut();
+        if let Some(&i) = consts.index.get(&text) {
+            return consts.list[i].1.clone();
+        }
+        let name = format!("K{}", consts.list.len());
+        let i = consts.list.len();
+        consts.index.insert(text.clone(), i);
+        consts.list.push((text, name.clone()));
+        name
     }
 
     /// Compiles a program to a function `pN` and returns N.
@@ -183,7 +244,16 @@ impl Gen<'_> {
         for s in &prog.body {
             self.stmt(s, &mut body);
         }
-        self.programs[idx] = format!("function p{idx}(c,data,depths,bps,P){{var o=\"\";{body}return o;}}");
+        self.programs[idx] = format!(
+            "function p{idx}(c,data,depths,bps,P){{var o=\"\",v,co=c!=null&&typeof c===\"object\";{body}return o;}}"
+        );
+        // A body that declares no inline partials and never reads its block parameters
+        // (`bps`, also passed on to nested programs) can be spliced into a caller that has
+        // the same context, data, depths and partials (see `fast_if`).
+        let spliceable = !has_inline && !body.contains("bps") && body.len() <= SPLICE_MAX;
+        if spliceable {
+            self.bodies.insert(idx, body);
+        }
         idx
     }
 
@@ -213,6 +283,11 @@ impl Gen<'_> {
             }
             Stmt::Comment(_) | Stmt::Inline { .. } => {}
             Stmt::Mustache { sexpr, escaped, .. } => {
+                if let Some(v) = self.fast_ambiguous(sexpr) {
+                    out.push_str(&v);
+                    out.push_str(if *escaped { "o+=esc(v);" } else { "o+=R.raw(v);" });
+                    return;
+                }
                 let v = self.mustache_value(sexpr);
                 if *escaped {
                     out.push_str(&format!("o+=R.esc({v});"));
@@ -221,6 +296,10 @@ impl Gen<'_> {
                 }
             }
             Stmt::Block(b) => {
+                if let Some(code) = self.fast_if(b) {
+                    out.push_str(&code);
+                    return;
+                }
                 let v = self.block_value(b);
                 out.push_str(&format!("o+=R.raw({v});if(o.length>R.max)R.ol();"));
             }
@@ -339,6 +418,92 @@ impl Gen<'_> {
         }
     }
 
+    /// `{{name}}` that is a plain value unless a helper `name` is registered (non-strict):
+    /// statements that leave the value in `v`, reading the property directly and calling
+    /// `R.amb` only when a helper of that name exists or the value is missing or a function.
+    fn fast_ambiguous(&mut self, sexpr: &Sexpr) -> Option<String> {
+        if self.opts.strict {
+            return None;
+        }
+        let (class, path) = self.classify(sexpr, false);
+        if !matches!(class, Class::Ambiguous) || !matches!(sexpr.path, Expr::Path(_)) {
+            return None;
+        }
+        let loc = self.loc(sexpr.offset);
+        let name = js_str(&path.parts[0]);
+        let value = self.path(&path, true, sexpr.offset);
+        Some(format!(
+            "v={value};if({}||v==null||typeof v===\"function\")v=R.amb(c,{name},v,data,{loc});",
+            js_prop("H", &path.parts[0])
+        ))
+    }
+
+    /// `{{#if x}}…{{else}}…{{/if}}` and `{{#unless x}}…{{/unless}}` (one parameter, no hash)
+    /// compiled inline: the built-in helper's logic runs without options objects or
+    /// closures when, at render time, the helper is still the built-in one; otherwise the
+    /// generic helper call runs.
+    fn fast_if(&mut self, b: &Block) -> Option<String> {
+        let sexpr = &b.sexpr;
+        let (class, path) = self.classify(sexpr, false);
+        if !matches!(class, Class::Helper)
+            || !matches!(sexpr.path, Expr::Path(_))
+            || !path.simple()
+            || sexpr.params.len() != 1
+            || sexpr.has_hash
+            || !sexpr.hash.is_empty()
+        {
+            return None;
+        }
+        let unless = match path.parts[0].as_str() {
+            "if" => false,
+            "unless" => true,
+            _ => return None,
+        };
+        let loc = self.loc(sexpr.offset);
+        let cond = self.expr(&sexpr.params[0], sexpr.offset);
+        let nbp = b.program.as_ref().map_or(0, |p| p.block_params.len());
+        let fn_n = b.program.as_ref().map(|p| self.child(p));
+        let inv_n = b.inverse.as_ref().map(|p| self.child(p));
+        // Each branch: the program's body spliced in (it appends to `o`), else a direct call.
+        let branch = |g: &Self, n: Option<usize>, p: Option<&Program>| -> String {
+            let (Some(n), Some(p)) = (n, p) else { return String::new() };
+            if p.block_params.is_empty() {
+                if let Some(body) = g.bodies.get(&n) {
+                    return body.clone();
+                }
+            }
+            // A program that never reads its block parameters is given the current ones
+            // instead of a copy with an (undefined) entry for this block.
+            let bps = if g.uses_bps(n) { "[undefined].concat(bps)" } else { "bps" };
+            format!("o+=cp(p{n},c,data,depths,{bps},P);")
+        };
+        let fn_code = branch(self, fn_n, b.program.as_ref());
+        let inv_code = branch(self, inv_n, b.inverse.as_ref());
+        let (truthy, falsy) = if unless { (inv_code, fn_code) } else { (fn_code, inv_code) };
+        let wrap = |n: Option<usize>| match n {
+            None => "null".to_string(),
+            Some(n) => format!("R.prog(p{n},data,depths,bps,P)"),
+        };
+        let generic = self.helper_call(sexpr, Some(wrap(fn_n)), Some(wrap(inv_n)), nbp);
+        let check = if unless { "H.unless===BI.unless&&H.if===BI.if" } else { "H.if===BI.if" };
+        let t = self.temps;
+        self.temps += 1;
+        // `c===depths[0]`: the program would run with the same depths (as `R.prog` decides).
+        Some(format!(
+            "if(c!=null&&c===depths[0]&&{check}){{v={cond};var l{t}=R.loc;R.loc={loc};\
+             if(typeof v===\"function\")v=v.call(c);\
+             if(!v||typeof v===\"object\"&&isA(v)&&v.length===0){{{falsy}}}else{{{truthy}}}R.loc=l{t};}}\
+             else o+=R.raw({generic});if(o.length>R.max)R.ol();"
+        ))
+    }
+
+    /// Whether the body of program `n` refers to its block parameters (directly or by
+    /// passing them on to nested programs).
+    fn uses_bps(&self, n: usize) -> bool {
+        let text = &self.programs[n];
+        text.find('{').is_some_and(|i| text[i..].contains("bps"))
+    }
+
     fn block_value(&mut self, b: &Block) -> String {
         let (class, path) = self.classify(&b.sexpr, false);
         let loc = self.loc(b.sexpr.offset);
@@ -448,12 +613,24 @@ impl Gen<'_> {
         }
         let arr: Vec<String> = parts.iter().map(|s| js_str(s)).collect();
         if self.opts.strict {
-            return format!("R.slk({base},[{}],{terminal},{loc})", arr.join(","));
+            let k = self.konst(format!("[{}]", arr.join(",")));
+            return format!("R.slk({base},{k},{terminal},{loc})");
         }
         if parts.len() == 1 {
-            format!("R.lp({base},{})", arr[0])
+            let name = &arr[0];
+            let get = js_prop(base, &parts[0]);
+            if base == "c" {
+                // An own property of an object read directly; anything else through `lp`
+                // (`co`: `c` is a non-null object, computed once per program).
+                format!("(co&&oh(c,{name})?{get}:lp(c,{name}))")
+            } else if base == "data" {
+                format!("(data!=null&&typeof data===\"object\"&&oh(data,{name})?{get}:lp(data,{name}))")
+            } else {
+                format!("lp({base},{name})")
+            }
         } else {
-            format!("R.lk({base},[{}])", arr.join(","))
+            let k = self.konst(format!("[{}]", arr.join(",")));
+            format!("R.lk({base},{k})")
         }
     }
 }

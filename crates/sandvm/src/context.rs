@@ -805,61 +805,69 @@ impl Context {
         let loaded_timers = loaded.timers.clone();
         let result = st.ctx.with(|ctx| -> Result<Completion> {
             raw::update_stack_top(&ctx);
-            let r = f(&ctx, loaded);
-            let v = match r {
-                Ok(Ok(v)) => v,
-                Ok(Err(exc)) => return Err(exception_to_error(&ctx, exc, false)),
-                Err(e) => return Err(e),
-            };
-            let timers = match &loaded_timers {
-                Some(p) => Some(p.clone().restore(&ctx).map_err(host)?),
-                None => None,
-            };
-            let settled = self.settle(&ctx, v, &limits, &mut jobs, timers.as_ref());
-            if let Some(t) = &timers {
-                // Timers never outlive the run.
-                if let Ok(clear) = t.get::<_, Function>("clear") {
-                    let _ = clear.call::<_, Value>(());
-                }
-            }
-            let mut v = settled?;
-            match post {
-                Post::None => {}
-                Post::UnwrapValue => {
-                    if let Some(o) = v.as_object() {
-                        v = o.get::<_, Value>("value").unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
+            let result = (|| -> Result<Completion> {
+                let r = f(&ctx, loaded);
+                let v = match r {
+                    Ok(Ok(v)) => v,
+                    Ok(Err(exc)) => return Err(exception_to_error(&ctx, exc, false)),
+                    Err(e) => return Err(e),
+                };
+                let timers = match &loaded_timers {
+                    Some(p) => Some(p.clone().restore(&ctx).map_err(host)?),
+                    None => None,
+                };
+                let settled = self.settle(&ctx, v, &limits, &mut jobs, timers.as_ref());
+                if let Some(t) = &timers {
+                    // Timers never outlive the run.
+                    if let Ok(clear) = t.get::<_, Function>("clear") {
+                        let _ = clear.call::<_, Value>(());
                     }
                 }
-                Post::Namespace(cell) => {
-                    let m = cell.get();
-                    // SAFETY: `m` is the module this run compiled; it lives in the context's
-                    // module table. The namespace is a new reference we take over.
-                    v = unsafe {
-                        Value::from_raw(
-                            ctx.clone(),
-                            qjs::JS_GetModuleNamespace(ctx.as_raw().as_ptr(), m as *mut qjs::JSModuleDef),
-                        )
-                    };
-                    if v.is_exception() {
-                        return Err(exception_to_error(&ctx, ctx.catch(), false));
+                let mut v = settled?;
+                match post {
+                    Post::None => {}
+                    Post::UnwrapValue => {
+                        if let Some(o) = v.as_object() {
+                            v = o.get::<_, Value>("value").unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
+                        }
+                    }
+                    Post::Namespace(cell) => {
+                        let m = cell.get();
+                        // SAFETY: `m` is the module this run compiled; it lives in the context's
+                        // module table. The namespace is a new reference we take over.
+                        v = unsafe {
+                            Value::from_raw(
+                                ctx.clone(),
+                                qjs::JS_GetModuleNamespace(ctx.as_raw().as_ptr(), m as *mut qjs::JSModuleDef),
+                            )
+                        };
+                        if v.is_exception() {
+                            return Err(exception_to_error(&ctx, ctx.catch(), false));
+                        }
                     }
                 }
+                let display = display_of(&ctx, &v);
+                let value = convert::to_json(&ctx, &v);
+                if let Some(e) = watch.tripped().error() {
+                    return Err(e);
+                }
+                let size = match &value {
+                    Some(Json::String(s)) => s.len(),
+                    Some(v) => v.to_string().len(),
+                    None => 0,
+                }
+                .max(display.len());
+                if !self.console.borrow_mut().charge(size) {
+                    return Err(Error::OutputLimit);
+                }
+                Ok(Completion { value, display })
+            })();
+            // Jobs this run queued but did not drain (it threw, or copying its value queued
+            // some) run now, under this run's limits: never in a later run.
+            if pending(&ctx) {
+                self.drain_jobs(&ctx, &limits, &mut jobs)?;
             }
-            let display = display_of(&ctx, &v);
-            let value = convert::to_json(&ctx, &v);
-            if let Some(e) = watch.tripped().error() {
-                return Err(e);
-            }
-            let size = match &value {
-                Some(Json::String(s)) => s.len(),
-                Some(v) => v.to_string().len(),
-                None => 0,
-            }
-            .max(display.len());
-            if !self.console.borrow_mut().charge(size) {
-                return Err(Error::OutputLimit);
-            }
-            Ok(Completion { value, display })
+            result
         });
         let result = match result {
             Err(Error::Host(m)) => Err(Error::Host(m)),

@@ -17,6 +17,9 @@ pub(crate) const FREEZE: &str = r#"(function () {
     gopd = O.getOwnPropertyDescriptor, gopds = O.getOwnPropertyDescriptors,
     defineProperty = O.defineProperty, ownKeys = Reflect.ownKeys, apply = Reflect.apply;
   const trusted = [];
+  // The engine's prepareStackTrace hook is an accessor whose setter a frozen Error would still
+  // accept: pin it to undefined.
+  if (gopd(g.Error, 'prepareStackTrace')) defineProperty(g.Error, 'prepareStackTrace', { value: undefined, writable: false, enumerable: false, configurable: false });
   const tameOverride = (proto, keys) => {
     if (!proto) return;
     for (const k of keys) {
@@ -48,6 +51,7 @@ pub(crate) const FREEZE: &str = r#"(function () {
   tryPush(() => getProto([][Symbol.iterator]()));
   tryPush(() => getProto(getProto([][Symbol.iterator]())));
   tryPush(() => getProto(''[Symbol.iterator]()));
+  tryPush(() => getProto([].values().map((x) => x)));
   tryPush(() => getProto(new g.Map()[Symbol.iterator]()));
   tryPush(() => getProto(new g.Set()[Symbol.iterator]()));
   tryPush(() => getProto(/a/[Symbol.matchAll]('')));

@@ -1,0 +1,45 @@
+//! # sandvm-apps
+//!
+//! Four applications built on the [`sandvm`] sandbox, each a library API here and a
+//! subcommand of the `sandvm` CLI:
+//!
+//! - [`plugin`]: a plugin host. Plugins are directories with a `plugin.toml` manifest and ES
+//!   module code; each runs in its own context (and runtime, by default), gets only the
+//!   capabilities the host grants, talks to the host through the `sandvm:host` module, and is
+//!   disabled after repeated failures.
+//! - [`rules`]: a rule engine. Rules are data (YAML or JSON) whose conditions are JavaScript
+//!   expressions over frozen `facts`; a rule set compiles once and evaluates many fact sets,
+//!   and one bad rule never stops the others.
+//! - [`config`]: a config evaluator. A JavaScript config file (`export default {...}` or a
+//!   function of an explicitly passed `env`) becomes JSON, YAML or TOML, checked against a JSON
+//!   Schema, deterministically.
+//! - [`testrunner`]: a test runner. `*.test.js` files with `describe`/`it`/`expect` run each
+//!   in a fresh context with a per-test timeout and memory limit.
+//!
+//! Every failure is one [`Error`].
+
+#![warn(missing_docs)]
+
+pub mod config;
+mod error;
+pub mod plugin;
+pub mod rules;
+pub mod testrunner;
+
+pub use error::{Error, Result, SchemaViolation};
+
+/// Runs `f` on a fresh thread with a stack large enough for the sandbox's deepest stack limit
+/// ([`sandvm::MAX_STACK`] plus room for host code), and returns its result. Useful for callers
+/// whose own thread has a small stack (test harness threads have 2 MiB).
+///
+/// # Errors
+/// [`Error::Sandbox`] with [`sandvm::Error::Host`] when the thread cannot be started or panics.
+pub fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    std::thread::Builder::new()
+        .name("sandvm-apps".into())
+        .stack_size(sandvm::MAX_STACK * 2 + 8 * 1024 * 1024)
+        .spawn(f)
+        .map_err(|e| Error::Sandbox(sandvm::Error::Host(format!("cannot start a thread: {e}"))))?
+        .join()
+        .map_err(|_| Error::Sandbox(sandvm::Error::Host("the worker thread panicked".into())))
+}

@@ -1,0 +1,102 @@
+//! `sandvm serve`: the multi-tenant HTTP execution service (crate `sandvm-server`).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use sandvm_server::telemetry::{init_logging, LogFormat};
+use sandvm_server::{AppState, ServerConfig};
+
+/// Arguments of `sandvm serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Configuration file (TOML). Without one: 127.0.0.1:8080, one anonymous tenant, default
+    /// limits.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Listen address, overriding the configuration (port 0 picks a free port; the address
+    /// in use is printed on standard output).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Number of workers, overriding the configuration.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Isolation mode, overriding the configuration.
+    #[arg(long, value_parser = ["thread", "process"])]
+    pub isolation: Option<String>,
+    /// Log filter (`RUST_LOG` syntax: `info`, `warn`, `sandvm_server=debug`); logs go to
+    /// standard error.
+    #[arg(long, value_name = "FILTER", default_value = "info")]
+    pub log: String,
+    /// Log format.
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub log_format: String,
+    /// Check the configuration, print the effective tenants and exit.
+    #[arg(long)]
+    pub check: bool,
+    /// Print the SHA-256 digest of an API key (for `api_keys_sha256` in the configuration)
+    /// and exit.
+    #[arg(long, value_name = "KEY")]
+    pub hash_key: Option<String>,
+}
+
+/// Runs `sandvm serve` until SIGTERM or Ctrl-C, then drains in-flight requests. Returns the
+/// exit code (0 after a clean shutdown).
+///
+/// # Errors
+/// An invalid configuration, a listener that cannot bind, a pool that cannot start.
+pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
+    if let Some(key) = &args.hash_key {
+        println!("{}", sandvm_server::config::hash_key(key));
+        return Ok(0);
+    }
+    let mut config = match &args.config {
+        Some(path) => ServerConfig::load(path)?,
+        None => ServerConfig::default(),
+    };
+    if let Some(addr) = args.listen {
+        config.listen = addr;
+    }
+    if let Some(n) = args.workers {
+        config.pool.workers = Some(n);
+    }
+    if let Some(mode) = &args.isolation {
+        config.pool.isolation =
+            if mode == "process" { sandvm_pool::Isolation::Process } else { sandvm_pool::Isolation::Thread };
+    }
+    config.validate()?;
+    if args.check {
+        for t in config.resolved_tenants()? {
+            println!(
+                "tenant {}: timeout {:?} (max {:?}), memory {} MiB (max {} MiB), capabilities {}",
+                t.name,
+                t.default_limits.timeout,
+                t.max_limits.timeout,
+                t.default_limits.memory >> 20,
+                t.max_limits.memory >> 20,
+                t.capabilities.join(", ")
+            );
+        }
+        println!("configuration ok");
+        return Ok(0);
+    }
+    let format = if args.log_format == "json" { LogFormat::Json } else { LogFormat::Text };
+    init_logging(&args.log, format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sandvm-http")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listen = config.listen;
+        let state = AppState::new(config)?;
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr().context("no local address")?;
+        // The one line on standard output: tests and scripts read the port from it.
+        println!("sandvm: listening on http://{addr}");
+        let _ = std::io::stdout().flush();
+        sandvm_server::serve(state, listener, sandvm_server::shutdown_signal()).await?;
+        anyhow::Ok(0)
+    })
+}

@@ -1,0 +1,234 @@
+//! End to end: starts the real `sandvm serve` on a free loopback port, drives it over HTTP
+//! (a tiny blocking HTTP/1.1 client on std's TcpStream), then SIGTERM and a clean exit after
+//! draining an in-flight request.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const KEY: &str = "e2e-secret-key-1";
+const SECRET_MARKER: &str = "codeMarker9f3b";
+
+struct Server {
+    child: Child,
+    addr: String,
+    stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(args: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandvm"))
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--log", "info"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sandvm serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+    let addr = line
+        .trim()
+        .strip_prefix("sandvm: listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    Server { child, addr, stderr: rx }
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+fn http(addr: &str, method: &str, path: &str, key: Option<&str>, body: Option<&Value>) -> Reply {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(k) = key {
+        req.push_str(&format!("Authorization: Bearer {k}\r\n"));
+    }
+    if !body.is_empty() {
+        req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(&body);
+    s.write_all(req.as_bytes()).expect("write");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    parse(&raw)
+}
+
+fn parse(raw: &[u8]) -> Reply {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).expect("status");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..eol]).trim(), 16).unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+            rest = &rest[eol + 2 + size + 2..];
+        }
+        body = out;
+    }
+    Reply { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+}
+
+fn sigterm(child: &Child) {
+    let ok = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(ok.success());
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            return st;
+        }
+        assert!(Instant::now() < deadline, "the server did not exit within {within:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn serve_over_http_then_drain_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sandvm.toml");
+    let digest = {
+        let out = Command::new(env!("CARGO_BIN_EXE_sandvm")).args(["serve", "--hash-key", KEY]).output().expect("run");
+        String::from_utf8(out.stdout).expect("utf-8").trim().to_string()
+    };
+    assert_eq!(digest.len(), 64);
+    std::fs::write(
+        &config,
+        format!(
+            "[pool]\nworkers = 2\n[[tenants]]\nname = \"acme\"\napi_keys_sha256 = [\"{digest}\"]\n\
+             max_limits = {{ timeout_ms = 5000, memory_mb = 64 }}\n"
+        ),
+    )
+    .expect("write config");
+    let mut srv = start(&["--config", config.to_str().expect("utf-8 path")]);
+    let a = srv.addr.clone();
+
+    assert_eq!(http(&a, "GET", "/healthz", None, None).json()["status"], "ok");
+    assert_eq!(http(&a, "GET", "/readyz", None, None).status, 200);
+    let page = http(&a, "GET", "/", None, None);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("sandvm playground"));
+
+    let code = json!({"code": format!("const {SECRET_MARKER} = [1,2,3]; {SECRET_MARKER}.map(x => x * 2)")});
+    let r = http(&a, "POST", "/v1/execute", Some(KEY), Some(&code));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["value"], json!([2, 4, 6]));
+    assert!(r.header("x-request-id").is_some());
+    assert_eq!(http(&a, "POST", "/v1/execute", None, Some(&code)).status, 401);
+    assert_eq!(http(&a, "POST", "/v1/execute", Some("nope"), Some(&code)).status, 401);
+    let r = http(&a, "POST", "/v1/execute", Some(KEY), Some(&json!({"code": "while(1){}", "timeout_ms": 50})));
+    assert_eq!(r.json()["error"]["kind"], "timeout");
+    let r = http(&a, "POST", "/v1/execute", Some(KEY), Some(&json!({"code": "1", "timeout_ms": 6000})));
+    assert_eq!(r.status, 422);
+    let r = http(&a, "POST", "/v1/scripts", Some(KEY), Some(&json!({"code": "n + 1"})));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_str().expect("id").to_string();
+    let r = http(&a, "POST", &format!("/v1/scripts/{id}/run"), Some(KEY), Some(&json!({"globals": {"n": 41}})));
+    assert_eq!(r.json()["value"], 42);
+    let limits = http(&a, "GET", "/v1/limits", Some(KEY), None).json();
+    assert_eq!(limits["tenant"], "acme");
+    let m = http(&a, "GET", "/metrics", None, None);
+    assert!(m.body.contains("sandvm_http_requests_total"), "{}", m.body);
+
+    // A request in flight when SIGTERM arrives still gets its answer.
+    let slow = json!({"code": "const t0 = Date.now(); while (Date.now() - t0 < 600) {} 'drained'", "timeout_ms": 3000});
+    let a2 = a.clone();
+    let inflight = std::thread::spawn(move || http(&a2, "POST", "/v1/execute", Some(KEY), Some(&slow)));
+    std::thread::sleep(Duration::from_millis(200));
+    sigterm(&srv.child);
+    let r = inflight.join().expect("thread");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["value"], "drained");
+    let status = wait_exit(&mut srv.child, Duration::from_secs(15));
+    assert!(status.success(), "exit status {status:?}");
+    assert!(TcpStream::connect(&a).is_err(), "still listening after exit");
+
+    // Logs: one line per request with its id and tenant; never the code or the key.
+    let logs: Vec<String> = srv.stderr.try_iter().collect();
+    let text = logs.join("\n");
+    assert!(text.contains("request_id="), "{text}");
+    assert!(text.contains("tenant=\"acme\"") || text.contains("tenant=acme"), "{text}");
+    assert!(text.contains("route=\"/v1/execute\"") || text.contains("route=/v1/execute"), "{text}");
+    assert!(!text.contains(SECRET_MARKER), "the code leaked into the logs:\n{text}");
+    assert!(!text.contains(KEY), "the API key leaked into the logs:\n{text}");
+}
+
+#[test]
+fn process_isolation_through_the_worker_subcommand() {
+    let mut srv = start(&["--isolation", "process", "--workers", "1"]);
+    let a = srv.addr.clone();
+    let r = http(&a, "POST", "/v1/execute", None, Some(&json!({"code": "[typeof require, typeof process, 6 * 7]"})));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["value"], json!(["undefined", "undefined", 42]));
+    let r = http(&a, "POST", "/v1/execute", None, Some(&json!({"code": "export const x = 1;", "module": true})));
+    assert_eq!(r.json()["value"], json!({"x": 1}), "{}", r.body);
+    let r = http(&a, "POST", "/v1/execute", None, Some(&json!({"code": "for(;;){}", "timeout_ms": 50})));
+    assert_eq!(r.json()["error"]["kind"], "timeout");
+    sigterm(&srv.child);
+    assert!(wait_exit(&mut srv.child, Duration::from_secs(15)).success());
+}
+
+#[test]
+fn a_bad_config_is_a_usage_error_naming_the_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[pool]\nworkers = \"many\"\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_sandvm"))
+        .args(["serve", "--check", "--config", config.to_str().expect("utf-8")])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pool.workers"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_sandvm")).args(["serve", "--check"]).output().expect("run");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tenant anonymous"));
+}

@@ -1,0 +1,612 @@
+//! The application: shared state, the router (built from one route table, which the OpenAPI
+//! test checks), authentication and the handlers.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, MethodRouter};
+use axum::{Json, Router};
+use metrics::counter;
+use sandvm::Limits;
+use sandvm_pool::{Job, Pool, PoolError, ScriptId, ScriptOptions};
+use serde_json::{json, Value as JsonValue};
+use tokio::sync::Semaphore;
+
+use crate::api::{
+    ApiJson, CreateScriptRequest, CreateScriptResponse, ExecuteRequest, LimitsResponse, OptionalJson, RenderError,
+    RenderRequest, RenderResponse, RunScriptRequest,
+};
+use crate::config::{canonical_pack, hash_key, LimitSettings, ServerConfig, Tenant};
+use crate::store::{new_id, MemoryStore, ScriptRecord, ScriptStore};
+use crate::telemetry::{self, RunOutcome, TenantTag};
+use crate::ServerError;
+
+/// Every route of the router: path and methods. The router is built from the same table,
+/// and a test checks that `GET /openapi.json` documents exactly these.
+pub const ROUTES: &[(&str, &[&str])] = &[
+    ("/", &["GET"]),
+    ("/healthz", &["GET"]),
+    ("/readyz", &["GET"]),
+    ("/metrics", &["GET"]),
+    ("/openapi.json", &["GET"]),
+    ("/v1/limits", &["GET"]),
+    ("/v1/execute", &["POST"]),
+    ("/v1/scripts", &["POST"]),
+    ("/v1/scripts/{id}", &["DELETE"]),
+    ("/v1/scripts/{id}/run", &["POST"]),
+    ("/v1/templates/render", &["POST"]),
+];
+
+/// The playground page (HTML with its CSS and JavaScript inline; no external resource).
+pub const PLAYGROUND_HTML: &str = include_str!("playground.html");
+/// The OpenAPI 3.1 document served at `GET /openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// How long a template render waits for a free renderer before the request gets 503.
+const RENDER_QUEUE_WAIT: Duration = Duration::from_secs(2);
+/// Time past a render's timeout after which the request is answered with a timeout (the
+/// blocking thread is left to finish on its own).
+const RENDER_HARD_MARGIN: Duration = Duration::from_millis(500);
+
+struct Inner {
+    config: ServerConfig,
+    pool: Pool,
+    tenants: HashMap<String, Arc<Tenant>>,
+    /// Key digest → tenant; empty in anonymous mode.
+    keys: HashMap<String, Arc<Tenant>>,
+    anonymous: Option<Arc<Tenant>>,
+    store: Arc<dyn ScriptStore>,
+    /// Stored scripts already compiled into this server's pool.
+    compiled: Mutex<HashMap<(String, String), ScriptId>>,
+    renders: Arc<Semaphore>,
+    draining: AtomicBool,
+}
+
+/// The state shared by every request: configuration, tenants, the pool, the script store.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("tenants", &self.0.tenants.keys().collect::<Vec<_>>()).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Starts the pool and builds the state, with an in-memory script store.
+    ///
+    /// # Errors
+    /// [`ServerError::Config`] for an invalid configuration; [`ServerError::Internal`] when
+    /// the pool cannot start.
+    pub fn new(config: ServerConfig) -> Result<AppState, ServerError> {
+        AppState::with_store(config, Arc::new(MemoryStore::new()))
+    }
+
+    /// As [`AppState::new`], with another script store.
+    ///
+    /// # Errors
+    /// As [`AppState::new`].
+    pub fn with_store(config: ServerConfig, store: Arc<dyn ScriptStore>) -> Result<AppState, ServerError> {
+        config.validate()?;
+        let resolved = config.resolved_tenants()?;
+        // Install the recorder before the pool records anything.
+        let _ = telemetry::prometheus();
+        let pool_config = config.pool_config();
+        let workers = pool_config.workers.max(1);
+        let pool = Pool::new(pool_config).map_err(|e| ServerError::internal(format!("cannot start the pool: {e}")))?;
+        let mut tenants = HashMap::new();
+        for t in resolved {
+            pool.add_tenant(&t.name, t.pool.clone());
+            tenants.insert(t.name.clone(), Arc::new(t));
+        }
+        let mut keys = HashMap::new();
+        for (digest, name) in config.key_index() {
+            if let Some(t) = tenants.get(&name) {
+                keys.insert(digest, t.clone());
+            }
+        }
+        let anonymous = if keys.is_empty() { tenants.get("anonymous").cloned() } else { None };
+        Ok(AppState(Arc::new(Inner {
+            config,
+            pool,
+            tenants,
+            keys,
+            anonymous,
+            store,
+            compiled: Mutex::new(HashMap::new()),
+            renders: Arc::new(Semaphore::new(workers)),
+            draining: AtomicBool::new(false),
+        })))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+
+    /// The worker pool.
+    pub fn pool(&self) -> &Pool {
+        &self.0.pool
+    }
+
+    /// The largest request body accepted, in bytes.
+    pub fn body_limit(&self) -> usize {
+        self.0.config.body_limit_bytes
+    }
+
+    /// Marks the server as draining: `GET /readyz` answers 503 from now on.
+    pub fn start_draining(&self) {
+        self.0.draining.store(true, Relaxed);
+    }
+
+    /// True once [`AppState::start_draining`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.0.draining.load(Relaxed)
+    }
+
+    /// Drains and stops the pool (see [`Pool::shutdown`]).
+    pub async fn shutdown(&self) {
+        self.start_draining();
+        self.0.pool.shutdown().await;
+    }
+
+    fn tenant_for(&self, parts: &Parts) -> Result<Arc<Tenant>, ServerError> {
+        if let Some(anon) = &self.0.anonymous {
+            return Ok(anon.clone());
+        }
+        let Some(h) = parts.headers.get(AUTHORIZATION) else {
+            return Err(ServerError::Unauthorized("missing Authorization: Bearer <API key>".into()));
+        };
+        let token = h
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim())
+            .filter(|k| !k.is_empty());
+        let Some(token) = token else {
+            return Err(ServerError::Unauthorized("expected Authorization: Bearer <API key>".into()));
+        };
+        self.0.keys.get(&hash_key(token)).cloned().ok_or_else(|| ServerError::Unauthorized("unknown API key".into()))
+    }
+}
+
+/// The authenticated tenant of a request (401 when there is none).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Arc<Tenant>);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        state.tenant_for(parts).map(Caller)
+    }
+}
+
+/// Builds the router: the route table, typed JSON 404/405, the body limit, the telemetry
+/// middleware and CORS for the configured origins.
+pub fn router(state: AppState) -> Router {
+    let mut r = Router::new();
+    for (path, method_router) in table() {
+        r = r.route(path, method_router);
+    }
+    let r = r
+        .fallback(|| async { ServerError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { ServerError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(state.body_limit()))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), telemetry::observe));
+    let r = match cors(&state.0.config.cors_origins) {
+        Some(c) => r.layer(c),
+        None => r,
+    };
+    r.with_state(state)
+}
+
+/// The handlers, by path (methods as in [`ROUTES`]).
+fn table() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/", get(playground)),
+        ("/healthz", get(healthz)),
+        ("/readyz", get(readyz)),
+        ("/metrics", get(metrics_text)),
+        ("/openapi.json", get(openapi)),
+        ("/v1/limits", get(limits)),
+        ("/v1/execute", post(execute)),
+        ("/v1/scripts", post(create_script)),
+        ("/v1/scripts/{id}", delete(delete_script)),
+        ("/v1/scripts/{id}/run", post(run_script)),
+        ("/v1/templates/render", post(render_template)),
+    ]
+}
+
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([CONTENT_TYPE, AUTHORIZATION])
+            .expose_headers([telemetry::REQUEST_ID.clone(), axum::http::header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// Adds the tenant to a handler's response (for the log line), whatever it is.
+fn tagged(tenant: &Tenant, r: Result<Response, ServerError>) -> Response {
+    let mut res = r.unwrap_or_else(IntoResponse::into_response);
+    res.extensions_mut().insert(TenantTag(tenant.name.clone()));
+    res
+}
+
+// ----- limits and capabilities ------------------------------------------------------------
+
+/// The limits of a request: the tenant's defaults with the requested timeout and memory.
+/// Over the tenant's maxima the request is refused (422 `limit_exceeded`), never clamped.
+pub(crate) fn resolve_limits(
+    t: &Tenant,
+    timeout_ms: Option<i64>,
+    memory_mb: Option<i64>,
+) -> Result<Limits, ServerError> {
+    let mut l = t.default_limits.clone();
+    let over = |field: &str, asked: i64, max: String| ServerError::Unprocessable {
+        kind: "limit_exceeded",
+        message: format!("{field} {asked} is above this tenant's maximum of {max}"),
+    };
+    if let Some(ms) = timeout_ms {
+        if ms <= 0 {
+            return Err(ServerError::invalid(format!(
+                "timeout_ms must be a positive number of milliseconds, got {ms}"
+            )));
+        }
+        let asked = Duration::from_millis(ms.unsigned_abs());
+        if let Some(max) = t.max_limits.timeout {
+            if asked > max {
+                return Err(over("timeout_ms", ms, max.as_millis().to_string()));
+            }
+        }
+        l.timeout = Some(asked);
+    }
+    if let Some(mb) = memory_mb {
+        if mb <= 0 {
+            return Err(ServerError::invalid(format!("memory_mb must be a positive number of MiB, got {mb}")));
+        }
+        let max_mb = t.max_limits.memory / (1024 * 1024);
+        if mb.unsigned_abs() > max_mb as u64 {
+            return Err(over("memory_mb", mb, max_mb.to_string()));
+        }
+        l.memory = usize::try_from(mb).unwrap_or(usize::MAX).saturating_mul(1024 * 1024);
+    }
+    Ok(l)
+}
+
+/// The canonical names of the requested packs (`all`: every pack), each known (422
+/// `unknown_capability`) and allowed for the tenant (422 `capability_not_allowed`).
+pub(crate) fn resolve_capabilities(t: &Tenant, asked: &[String]) -> Result<Vec<String>, ServerError> {
+    let mut out: Vec<String> = Vec::new();
+    for name in asked {
+        let packs: Vec<&'static str> = if name == "all" {
+            sandvm::PACK_NAMES.to_vec()
+        } else {
+            match canonical_pack(name) {
+                Some(p) => vec![p],
+                None => {
+                    return Err(ServerError::Unprocessable {
+                        kind: "unknown_capability",
+                        message: format!("unknown capability {name:?} (known: {}, all)", sandvm::PACK_NAMES.join(", ")),
+                    })
+                }
+            }
+        };
+        for p in packs {
+            if !t.capabilities.contains(&p) {
+                return Err(ServerError::Unprocessable {
+                    kind: "capability_not_allowed",
+                    message: format!("capability {p:?} is not allowed for this tenant"),
+                });
+            }
+            if !out.iter().any(|o| o == p) {
+                out.push(p.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn with_request(
+    mut job: Job,
+    limits: Limits,
+    globals: Option<serde_json::Map<String, JsonValue>>,
+    caps: Vec<String>,
+) -> Job {
+    job = job.with_limits(limits);
+    if let Some(g) = globals {
+        job = job.with_globals(JsonValue::Object(g));
+    }
+    if !caps.is_empty() {
+        job = job.with_capabilities(caps);
+    }
+    job
+}
+
+/// Runs a job and answers with its report (200, whatever the guest did).
+async fn run_job(state: &AppState, tenant: &Tenant, job: Job) -> Result<Response, ServerError> {
+    let out = state.0.pool.execute(&tenant.name, job).await?;
+    let kind = out.error_kind().unwrap_or("ok").to_string();
+    let mut res = Json(out.report).into_response();
+    res.extensions_mut().insert(RunOutcome(kind));
+    Ok(res)
+}
+
+// ----- handlers ---------------------------------------------------------------------------
+
+async fn playground() -> Response {
+    let mut res = ([(CONTENT_TYPE, "text/html; charset=utf-8")], PLAYGROUND_HTML).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    res
+}
+
+async fn healthz() -> Json<JsonValue> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let stats = state.0.pool.stats();
+    let body = json!({
+        "status": if state.is_draining() || !stats.accepting { "draining" } else { "ready" },
+        "workers": stats.workers,
+        "queued": stats.queued,
+        "running": stats.running,
+    });
+    if state.is_draining() || !stats.accepting {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    } else {
+        Json(body).into_response()
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    telemetry::record_pool(&state.0.pool.stats());
+    let text = telemetry::prometheus().render();
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+async fn openapi() -> Response {
+    ([(CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+}
+
+async fn limits(State(state): State<AppState>, Caller(t): Caller) -> Response {
+    let body = LimitsResponse {
+        tenant: t.name.clone(),
+        policy: "refuse".into(),
+        defaults: LimitSettings::from_limits(&t.default_limits),
+        maxima: LimitSettings::from_limits(&t.max_limits),
+        capabilities: t.capabilities.iter().map(|c| c.to_string()).collect(),
+        modules: t.pool.modules.keys().cloned().collect(),
+        quotas: t.quotas.clone(),
+        max_scripts: t.max_scripts,
+        body_limit_bytes: state.body_limit(),
+    };
+    tagged(&t, Ok(Json(body).into_response()))
+}
+
+async fn execute(State(state): State<AppState>, Caller(t): Caller, ApiJson(req): ApiJson<ExecuteRequest>) -> Response {
+    let r = async {
+        let limits = resolve_limits(&t, req.timeout_ms, req.memory_mb)?;
+        let caps = resolve_capabilities(&t, &req.capabilities)?;
+        let job = if req.module { Job::module(req.code) } else { Job::source(req.code) };
+        run_job(&state, &t, with_request(job, limits, req.globals, caps)).await
+    }
+    .await;
+    tagged(&t, r)
+}
+
+async fn create_script(
+    State(state): State<AppState>,
+    Caller(t): Caller,
+    ApiJson(req): ApiJson<CreateScriptRequest>,
+) -> Response {
+    let r = async {
+        let filename = req.filename.unwrap_or_else(|| "script.js".into());
+        if filename.is_empty() || filename.len() > 256 || filename.chars().any(char::is_control) {
+            return Err(ServerError::invalid("filename must be 1 to 256 printable characters"));
+        }
+        if state.0.store.count(&t.name).await? >= t.max_scripts {
+            return Err(ServerError::QuotaExceeded {
+                reason: "max_scripts".into(),
+                message: format!("the tenant already stores {} scripts", t.max_scripts),
+                retry_after: None,
+            });
+        }
+        let record = ScriptRecord {
+            id: new_id()?,
+            tenant: t.name.clone(),
+            code: req.code,
+            filename: filename.clone(),
+            strict: req.strict,
+            created_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        };
+        let sid = compile(&state, &record).await?;
+        if let Err(e) = state.0.store.insert(record.clone(), t.max_scripts).await {
+            state.0.pool.unregister_script(&t.name, sid);
+            return Err(e);
+        }
+        state.compiled().insert((t.name.clone(), record.id.clone()), sid);
+        let body = CreateScriptResponse { id: record.id, filename };
+        Ok((StatusCode::CREATED, Json(body)).into_response())
+    }
+    .await;
+    tagged(&t, r)
+}
+
+impl AppState {
+    fn compiled(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), ScriptId>> {
+        self.0.compiled.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Compiles a stored script into this server's pool (on a blocking thread: compiling is CPU
+/// work). A syntax error is a 422 `syntax_error`.
+async fn compile(state: &AppState, record: &ScriptRecord) -> Result<ScriptId, ServerError> {
+    let st = state.clone();
+    let (tenant, code) = (record.tenant.clone(), record.code.clone());
+    let options = ScriptOptions { filename: record.filename.clone(), strict: record.strict };
+    let r = tokio::task::spawn_blocking(move || st.0.pool.register_script(&tenant, &code, options))
+        .await
+        .map_err(|e| ServerError::internal(format!("the compiler task failed: {e}")))?;
+    r.map_err(|e| match e {
+        PoolError::InvalidJob(m) => ServerError::Unprocessable { kind: "syntax_error", message: m },
+        other => other.into(),
+    })
+}
+
+async fn run_script(
+    State(state): State<AppState>,
+    Caller(t): Caller,
+    Path(id): Path<String>,
+    OptionalJson(req): OptionalJson<RunScriptRequest>,
+) -> Response {
+    let r = async {
+        let limits = resolve_limits(&t, req.timeout_ms, req.memory_mb)?;
+        let caps = resolve_capabilities(&t, &req.capabilities)?;
+        let key = (t.name.clone(), id.clone());
+        let known = state.compiled().get(&key).copied();
+        let sid = match known {
+            Some(sid) => sid,
+            None => {
+                // Stored by another server, or before a restart: compile it here once.
+                let Some(record) = state.0.store.get(&t.name, &id).await? else {
+                    return Err(ServerError::NotFound(format!("no script {id:?}")));
+                };
+                let sid = compile(&state, &record).await?;
+                state.compiled().insert(key, sid);
+                sid
+            }
+        };
+        run_job(&state, &t, with_request(Job::script(sid), limits, req.globals, caps)).await
+    }
+    .await;
+    tagged(&t, r)
+}
+
+async fn delete_script(State(state): State<AppState>, Caller(t): Caller, Path(id): Path<String>) -> Response {
+    let r = async {
+        if !state.0.store.remove(&t.name, &id).await? {
+            return Err(ServerError::NotFound(format!("no script {id:?}")));
+        }
+        let sid = state.compiled().remove(&(t.name.clone(), id));
+        if let Some(sid) = sid {
+            state.0.pool.unregister_script(&t.name, sid);
+        }
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+    .await;
+    tagged(&t, r)
+}
+
+async fn render_template(
+    State(state): State<AppState>,
+    Caller(t): Caller,
+    ApiJson(req): ApiJson<RenderRequest>,
+) -> Response {
+    let r = async {
+        if state.is_draining() {
+            return Err(ServerError::ShuttingDown);
+        }
+        let limits = resolve_limits(&t, req.timeout_ms, req.memory_mb)?;
+        if req.data.as_ref().is_some_and(|d| !d.is_object() && !d.is_null()) {
+            return Err(ServerError::BadRequest("invalid request: field `data`: expected a JSON object".into()));
+        }
+        let permit = tokio::time::timeout(RENDER_QUEUE_WAIT, state.0.renders.clone().acquire_owned())
+            .await
+            .map_err(|_| ServerError::Busy)?
+            .map_err(|_| ServerError::ShuttingDown)?;
+        let hard = limits.timeout.map(|d| d + RENDER_HARD_MARGIN);
+        let started = Instant::now();
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            render(req, limits)
+        });
+        let result = match hard {
+            Some(d) => match tokio::time::timeout(d, task).await {
+                Ok(joined) => joined,
+                Err(_) => Ok(Err(RenderError {
+                    kind: "timeout".into(),
+                    message: "interrupted".into(),
+                    line: None,
+                    column: None,
+                })),
+            },
+            None => task.await,
+        };
+        let result = result.map_err(|e| ServerError::internal(format!("the render task failed: {e}")))?;
+        let wall_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+        let body = match result {
+            Ok(output) => RenderResponse { status: "ok".into(), output: Some(output), error: None, wall_ms },
+            Err(e) => RenderResponse { status: "error".into(), output: None, error: Some(e), wall_ms },
+        };
+        let outcome = body.error.as_ref().map_or("ok".to_string(), |e| e.kind.clone());
+        counter!(telemetry::names::TEMPLATE_RENDERS, "tenant" => t.name.clone(), "outcome" => outcome.clone())
+            .increment(1);
+        let mut res = Json(body).into_response();
+        res.extensions_mut().insert(RunOutcome(outcome));
+        Ok(res)
+    }
+    .await;
+    tagged(&t, r)
+}
+
+/// Renders a template in a fresh sandbox runtime bounded by `limits` (runs on a blocking
+/// thread).
+fn render(req: RenderRequest, limits: Limits) -> Result<String, RenderError> {
+    use sandvm_template::{TemplateError, Templates};
+    let run = || -> Result<String, TemplateError> {
+        let mut t = Templates::new(limits)?;
+        for (name, source) in &req.partials {
+            t.register_partial(name, source)?;
+        }
+        for (name, source) in &req.helpers {
+            t.register_helper_js(name, source)?;
+        }
+        let data = req.data.clone().unwrap_or_else(|| json!({}));
+        t.render_str(&req.template, &data)
+    };
+    run().map_err(|e| {
+        let (kind, line, column) = match &e {
+            TemplateError::Parse { line, column, .. } => ("parse".to_string(), Some(*line), Some(*column)),
+            TemplateError::Template { line, column, .. } => ("template".to_string(), *line, *column),
+            TemplateError::Sandbox(s) => (s.kind().to_string(), None, None),
+            TemplateError::UnknownTemplate(_) => ("unknown_template".to_string(), None, None),
+            TemplateError::UnknownPartial { line, column, .. } => ("unknown_partial".to_string(), *line, *column),
+            TemplateError::UnknownHelper { line, column, .. } => ("unknown_helper".to_string(), *line, *column),
+            TemplateError::InvalidHelper(_) => ("invalid_helper".to_string(), None, None),
+            _ => ("error".to_string(), None, None),
+        };
+        RenderError { kind, message: e.to_string(), line, column }
+    })
+}

@@ -1,0 +1,601 @@
+//! The server configuration: an embedded default (no file needed) and `sandvm.toml`.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! body_limit_bytes = 1048576
+//! cors_origins = ["http://localhost:3000"]
+//!
+//! [pool]
+//! workers = 2              # default: the number of cores
+//! isolation = "thread"     # or "process" (Linux)
+//! queue_capacity = 10000
+//!
+//! [[tenants]]
+//! name = "acme"
+//! api_keys_sha256 = ["<64 hex digits: sha256 of the key; `sandvm serve --hash-key KEY`>"]
+//! capabilities = ["timers", "text", "base64", "url", "structured-clone", "queue-microtask"]
+//! max_scripts = 1000
+//! limits = { timeout_ms = 1000, memory_mb = 64 }           # defaults of a request
+//! max_limits = { timeout_ms = 10000, memory_mb = 256 }     # the most a request may ask
+//! quotas = { max_concurrency = 4, max_queued = 100, rate_per_second = 50, rate_burst = 100,
+//!            cpu_ms_per_window = 60000, cpu_window_ms = 60000, memory_cap_mb = 1024 }
+//! modules = { "lib/math.mjs" = "export const add = (a, b) => a + b;" }
+//! ```
+//!
+//! Without `[[tenants]]` the server has one anonymous tenant (no API key needed) configured
+//! by the optional `[anonymous]` table (same fields, no keys).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sandvm::Limits;
+use sandvm_pool::{CpuBudget, Isolation, PoolConfig, RateQuota, TenantConfig};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::ServerError;
+
+const MIB: usize = 1024 * 1024;
+
+/// The whole configuration. Every field has a default; see the module documentation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on. By default, `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes (over it: 413). By default, 1 MiB.
+    pub body_limit_bytes: usize,
+    /// Origins allowed to call the API from a browser (CORS). By default, none (the
+    /// playground is served from the same origin and needs none). `"*"` allows any.
+    pub cors_origins: Vec<String>,
+    /// The worker pool.
+    pub pool: PoolSettings,
+    /// Tenants with API keys. By default, none: one anonymous tenant serves every request.
+    pub tenants: Vec<TenantEntry>,
+    /// The anonymous tenant's settings, used only when `tenants` is empty.
+    pub anonymous: TenantEntry,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit_bytes: MIB,
+            cors_origins: Vec::new(),
+            pool: PoolSettings::default(),
+            tenants: Vec::new(),
+            anonymous: TenantEntry::default(),
+        }
+    }
+}
+
+/// The `[pool]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolSettings {
+    /// Workers (threads or processes). By default, `None`: the number of cores.
+    pub workers: Option<usize>,
+    /// `thread` or `process`. By default, `thread`.
+    pub isolation: Isolation,
+    /// Jobs queued across tenants before requests get 503. By default, 10,000.
+    pub queue_capacity: usize,
+    /// How long shutdown lets running jobs finish, in milliseconds. By default, 5,000.
+    pub grace_period_ms: u64,
+    /// Time past a job's timeout after which its worker is abandoned or killed, in
+    /// milliseconds. By default, 500.
+    pub hard_deadline_margin_ms: u64,
+    /// Worker executable for process isolation. By default, `None`: the running `sandvm`
+    /// binary with `worker_args`.
+    pub worker_binary: Option<PathBuf>,
+    /// Arguments of the worker executable. By default, `["worker"]`.
+    pub worker_args: Vec<String>,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        let d = PoolConfig::default();
+        PoolSettings {
+            workers: None,
+            isolation: Isolation::Thread,
+            queue_capacity: d.queue_capacity,
+            grace_period_ms: d.grace_period.as_millis() as u64,
+            hard_deadline_margin_ms: d.hard_deadline_margin.as_millis() as u64,
+            worker_binary: None,
+            worker_args: d.worker_args,
+        }
+    }
+}
+
+/// Limits as written in the configuration and in `GET /v1/limits`. A timeout of 0 means none.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    /// Wall-clock milliseconds for the run (0: none).
+    pub timeout_ms: Option<u64>,
+    /// CPU milliseconds (0: none).
+    pub cpu_time_ms: Option<u64>,
+    /// Engine heap in MiB.
+    pub memory_mb: Option<u64>,
+    /// Engine stack in KiB.
+    pub stack_kb: Option<u64>,
+    /// Console text plus the completion value, in bytes.
+    pub max_output_bytes: Option<u64>,
+    /// Promise jobs per run.
+    pub max_jobs: Option<u64>,
+}
+
+impl LimitSettings {
+    /// `base` with the fields given here replaced.
+    pub fn apply(&self, base: &Limits) -> Limits {
+        let ms = |v: u64| if v == 0 { None } else { Some(Duration::from_millis(v)) };
+        let size = |v: u64, unit: usize| usize::try_from(v).unwrap_or(usize::MAX).saturating_mul(unit);
+        Limits {
+            timeout: self.timeout_ms.map_or(base.timeout, ms),
+            cpu_time: self.cpu_time_ms.map_or(base.cpu_time, ms),
+            memory: self.memory_mb.map_or(base.memory, |v| size(v, MIB)),
+            stack: self.stack_kb.map_or(base.stack, |v| size(v, 1024)),
+            max_output: self.max_output_bytes.map_or(base.max_output, |v| size(v, 1)),
+            max_jobs: self.max_jobs.unwrap_or(base.max_jobs),
+        }
+    }
+
+    /// Every field of `l`, in configuration units.
+    pub fn from_limits(l: &Limits) -> LimitSettings {
+        let ms = |d: Option<Duration>| Some(d.map_or(0, |d| d.as_millis() as u64));
+        LimitSettings {
+            timeout_ms: ms(l.timeout),
+            cpu_time_ms: ms(l.cpu_time),
+            memory_mb: Some((l.memory / MIB) as u64),
+            stack_kb: Some((l.stack / 1024) as u64),
+            max_output_bytes: Some(l.max_output as u64),
+            max_jobs: Some(l.max_jobs),
+        }
+    }
+}
+
+/// A tenant's quotas (see [`sandvm_pool::TenantConfig`]).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotaSettings {
+    /// Jobs running at once. By default, `None` (bounded by the workers).
+    pub max_concurrency: Option<usize>,
+    /// Jobs waiting; one more gets 429. By default, 1,000.
+    pub max_queued: usize,
+    /// Average requests per second (token bucket). By default, `None`.
+    pub rate_per_second: Option<f64>,
+    /// Burst size of the token bucket. By default, `rate_per_second` rounded up (at least 1).
+    pub rate_burst: Option<u32>,
+    /// CPU milliseconds per window. By default, `None`.
+    pub cpu_ms_per_window: Option<u64>,
+    /// The CPU window in milliseconds. By default, 60,000.
+    pub cpu_window_ms: u64,
+    /// MiB of engine heap across the tenant's running jobs. By default, 1,024.
+    pub memory_cap_mb: u64,
+}
+
+impl Default for QuotaSettings {
+    fn default() -> Self {
+        QuotaSettings {
+            max_concurrency: None,
+            max_queued: 1_000,
+            rate_per_second: None,
+            rate_burst: None,
+            cpu_ms_per_window: None,
+            cpu_window_ms: 60_000,
+            memory_cap_mb: 1024,
+        }
+    }
+}
+
+/// One `[[tenants]]` entry (or the `[anonymous]` table).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantEntry {
+    /// The tenant's name (in logs and metrics). By default, `anonymous`.
+    pub name: String,
+    /// SHA-256 digests (64 hex digits) of the tenant's API keys; the keys themselves are
+    /// never stored.
+    pub api_keys_sha256: Vec<String>,
+    /// Defaults of a request that gives no limits. Unset fields: [`Limits::default`].
+    pub limits: LimitSettings,
+    /// The most a request may ask for; more is refused with 422. Unset fields: the pool's
+    /// defaults (timeout 30 s, memory 256 MiB, ...).
+    pub max_limits: LimitSettings,
+    /// Quotas.
+    pub quotas: QuotaSettings,
+    /// Capability packs requests may ask for. By default, every pack of
+    /// [`sandvm::PACK_NAMES`].
+    pub capabilities: Option<Vec<String>>,
+    /// Stored scripts the tenant may keep. By default, 1,000.
+    pub max_scripts: usize,
+    /// In-memory ES modules the tenant's module requests may import. By default, none.
+    pub modules: BTreeMap<String, String>,
+}
+
+impl Default for TenantEntry {
+    fn default() -> Self {
+        TenantEntry {
+            name: "anonymous".into(),
+            api_keys_sha256: Vec::new(),
+            limits: LimitSettings::default(),
+            max_limits: LimitSettings::default(),
+            quotas: QuotaSettings::default(),
+            capabilities: None,
+            max_scripts: 1_000,
+            modules: BTreeMap::new(),
+        }
+    }
+}
+
+/// A tenant as the server uses it: resolved limits, allowed packs, pool configuration.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// The name.
+    pub name: String,
+    /// Limits of a request that gives none.
+    pub default_limits: Limits,
+    /// The most a request may ask for.
+    pub max_limits: Limits,
+    /// Canonical names of the packs requests may ask for.
+    pub capabilities: Vec<&'static str>,
+    /// Stored scripts the tenant may keep.
+    pub max_scripts: usize,
+    /// The quotas as configured.
+    pub quotas: QuotaSettings,
+    /// The pool's view of the tenant.
+    pub pool: TenantConfig,
+}
+
+/// The canonical pack name of a capability name or alias (`text-encoding` → `text`), or
+/// `None` for an unknown name. `all` is not a pack name.
+pub fn canonical_pack(name: &str) -> Option<&'static str> {
+    let alias = match name {
+        "text-encoding" => "text",
+        "structuredClone" => "structured-clone",
+        "queueMicrotask" => "queue-microtask",
+        other => other,
+    };
+    sandvm::PACK_NAMES.iter().copied().find(|p| *p == alias)
+}
+
+/// The SHA-256 of an API key as 64 lowercase hex digits (what `api_keys_sha256` holds).
+pub fn hash_key(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    s
+}
+
+fn err(path: impl Into<String>, message: impl Into<String>) -> ServerError {
+    ServerError::Config { path: path.into(), message: message.into() }
+}
+
+impl ServerConfig {
+    /// Parses TOML text. Errors name the offending field (`tenants[0].quotas.max_queued`).
+    ///
+    /// # Errors
+    /// [`ServerError::Config`] for a syntax error, an unknown field, a wrong type or an
+    /// invalid value (see [`ServerConfig::validate`]).
+    pub fn from_toml(text: &str) -> Result<ServerConfig, ServerError> {
+        let de = toml::Deserializer::new(text);
+        let config: ServerConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let at = inner.span().map(|s| {
+                let before = &text[..s.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                format!(" (line {line})")
+            });
+            err(path, format!("{}{}", inner.message().trim(), at.unwrap_or_default()))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML file.
+    ///
+    /// # Errors
+    /// [`ServerError::Io`] when the file cannot be read; as [`ServerConfig::from_toml`].
+    pub fn load(path: &Path) -> Result<ServerConfig, ServerError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ServerError::Io { context: format!("cannot read {}", path.display()), source })?;
+        ServerConfig::from_toml(&text)
+    }
+
+    /// Checks values serde cannot: key digests, duplicate names and keys, capability names,
+    /// default limits within the maxima, sizes that must be positive.
+    ///
+    /// # Errors
+    /// [`ServerError::Config`] naming the field.
+    pub fn validate(&self) -> Result<(), ServerError> {
+        if self.body_limit_bytes == 0 {
+            return Err(err("body_limit_bytes", "must be positive"));
+        }
+        if self.pool.workers == Some(0) {
+            return Err(err("pool.workers", "must be positive"));
+        }
+        if self.pool.queue_capacity == 0 {
+            return Err(err("pool.queue_capacity", "must be positive"));
+        }
+        if self.pool.isolation == Isolation::Process && !cfg!(target_os = "linux") {
+            return Err(err("pool.isolation", "process isolation needs Linux"));
+        }
+        for (i, o) in self.cors_origins.iter().enumerate() {
+            if o != "*" && axum::http::HeaderValue::from_str(o).is_err() {
+                return Err(err(format!("cors_origins[{i}]"), "not a valid origin"));
+            }
+        }
+        if self.tenants.is_empty() {
+            if !self.anonymous.api_keys_sha256.is_empty() {
+                return Err(err("anonymous.api_keys_sha256", "the anonymous tenant has no keys"));
+            }
+            self.anonymous.resolve("anonymous")?;
+        }
+        let mut names = HashSet::new();
+        let mut keys = HashSet::new();
+        for (i, t) in self.tenants.iter().enumerate() {
+            let at = format!("tenants[{i}]");
+            if t.name.is_empty()
+                || t.name.len() > 64
+                || !t.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(err(format!("{at}.name"), "1 to 64 characters of [A-Za-z0-9-_.]"));
+            }
+            if !names.insert(t.name.as_str()) {
+                return Err(err(format!("{at}.name"), format!("duplicate tenant name {:?}", t.name)));
+            }
+            if t.api_keys_sha256.is_empty() {
+                return Err(err(format!("{at}.api_keys_sha256"), "a tenant needs at least one key digest"));
+            }
+            for (j, k) in t.api_keys_sha256.iter().enumerate() {
+                if k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(err(format!("{at}.api_keys_sha256[{j}]"), "not a SHA-256 digest (64 hex digits)"));
+                }
+                if !keys.insert(k.to_ascii_lowercase()) {
+                    return Err(err(format!("{at}.api_keys_sha256[{j}]"), "the same key digest is given twice"));
+                }
+            }
+            t.resolve(&at)?;
+        }
+        Ok(())
+    }
+
+    /// The tenants the server serves (the anonymous one when none is configured), by name.
+    ///
+    /// # Errors
+    /// As [`ServerConfig::validate`].
+    pub fn resolved_tenants(&self) -> Result<Vec<Tenant>, ServerError> {
+        if self.tenants.is_empty() {
+            return Ok(vec![self.anonymous.resolve("anonymous")?]);
+        }
+        self.tenants.iter().enumerate().map(|(i, t)| t.resolve(&format!("tenants[{i}]"))).collect()
+    }
+
+    /// Key digest → tenant name (empty when there are no configured tenants).
+    pub fn key_index(&self) -> HashMap<String, String> {
+        let mut m = HashMap::new();
+        for t in &self.tenants {
+            for k in &t.api_keys_sha256 {
+                m.insert(k.to_ascii_lowercase(), t.name.clone());
+            }
+        }
+        m
+    }
+
+    /// The pool configuration.
+    pub fn pool_config(&self) -> PoolConfig {
+        let d = PoolConfig::default();
+        PoolConfig {
+            workers: self.pool.workers.unwrap_or(d.workers),
+            isolation: self.pool.isolation,
+            queue_capacity: self.pool.queue_capacity,
+            grace_period: Duration::from_millis(self.pool.grace_period_ms),
+            hard_deadline_margin: Duration::from_millis(self.pool.hard_deadline_margin_ms),
+            worker_binary: self.pool.worker_binary.clone(),
+            worker_args: self.pool.worker_args.clone(),
+            ..d
+        }
+    }
+}
+
+impl TenantEntry {
+    fn resolve(&self, at: &str) -> Result<Tenant, ServerError> {
+        let pool_defaults = TenantConfig::default();
+        let default_limits = self.limits.apply(&Limits::default());
+        let max_limits = self.max_limits.apply(&pool_defaults.max_limits);
+        check_limits(&format!("{at}.limits"), &self.limits)?;
+        check_limits(&format!("{at}.max_limits"), &self.max_limits)?;
+        let over = |name: &str| err(format!("{at}.limits.{name}"), format!("above max_limits.{name}"));
+        let above = |a: Option<Duration>, m: Option<Duration>| match (a, m) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(a), Some(m)) => a > m,
+        };
+        if above(default_limits.timeout, max_limits.timeout) {
+            return Err(over("timeout_ms"));
+        }
+        if above(default_limits.cpu_time, max_limits.cpu_time) {
+            return Err(over("cpu_time_ms"));
+        }
+        if default_limits.memory > max_limits.memory {
+            return Err(over("memory_mb"));
+        }
+        if default_limits.stack > max_limits.stack {
+            return Err(over("stack_kb"));
+        }
+        if default_limits.max_output > max_limits.max_output {
+            return Err(over("max_output_bytes"));
+        }
+        if default_limits.max_jobs > max_limits.max_jobs {
+            return Err(over("max_jobs"));
+        }
+        let capabilities = match &self.capabilities {
+            None => sandvm::PACK_NAMES.to_vec(),
+            Some(list) => {
+                let mut v = Vec::new();
+                for (i, name) in list.iter().enumerate() {
+                    let Some(c) = canonical_pack(name) else {
+                        return Err(err(
+                            format!("{at}.capabilities[{i}]"),
+                            format!("unknown capability {name:?} (known: {})", sandvm::PACK_NAMES.join(", ")),
+                        ));
+                    };
+                    if !v.contains(&c) {
+                        v.push(c);
+                    }
+                }
+                v
+            }
+        };
+        let q = &self.quotas;
+        if q.max_concurrency == Some(0) {
+            return Err(err(format!("{at}.quotas.max_concurrency"), "must be positive"));
+        }
+        if q.memory_cap_mb == 0 {
+            return Err(err(format!("{at}.quotas.memory_cap_mb"), "must be positive"));
+        }
+        let rate = match q.rate_per_second {
+            None => None,
+            Some(r) if !(r.is_finite() && r > 0.0) => {
+                return Err(err(format!("{at}.quotas.rate_per_second"), "must be a positive number"))
+            }
+            Some(r) => {
+                let burst = q.rate_burst.unwrap_or(r.ceil().min(f64::from(u32::MAX)) as u32).max(1);
+                Some(RateQuota { per_second: r, burst })
+            }
+        };
+        let cpu_budget = match q.cpu_ms_per_window {
+            None => None,
+            Some(_) if q.cpu_window_ms == 0 => {
+                return Err(err(format!("{at}.quotas.cpu_window_ms"), "must be positive"))
+            }
+            Some(ms) => Some(CpuBudget { cpu_ms: ms, window: Duration::from_millis(q.cpu_window_ms) }),
+        };
+        let memory_cap = usize::try_from(q.memory_cap_mb).unwrap_or(usize::MAX / MIB).saturating_mul(MIB);
+        let pool = TenantConfig {
+            max_concurrency: q.max_concurrency.unwrap_or(usize::MAX),
+            max_queued: q.max_queued,
+            rate,
+            cpu_budget,
+            memory_cap,
+            default_limits: default_limits.clone(),
+            max_limits: max_limits.clone(),
+            modules: self.modules.clone(),
+        };
+        Ok(Tenant {
+            name: self.name.clone(),
+            default_limits,
+            max_limits,
+            capabilities,
+            max_scripts: self.max_scripts,
+            quotas: q.clone(),
+            pool,
+        })
+    }
+}
+
+fn check_limits(at: &str, l: &LimitSettings) -> Result<(), ServerError> {
+    for (name, v) in [("memory_mb", l.memory_mb), ("stack_kb", l.stack_kb), ("max_output_bytes", l.max_output_bytes)] {
+        if v == Some(0) {
+            return Err(err(format!("{at}.{name}"), "must be positive"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_err(text: &str) -> (String, String) {
+        match ServerConfig::from_toml(text) {
+            Err(ServerError::Config { path, message }) => (path, message),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_default_is_one_anonymous_tenant_on_loopback() {
+        let c = ServerConfig::from_toml("").expect("empty config");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        let t = c.resolved_tenants().expect("tenants");
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].name, "anonymous");
+        assert_eq!(t[0].default_limits, Limits::default());
+        assert!(c.key_index().is_empty());
+    }
+
+    #[test]
+    fn a_full_config_parses() {
+        let key = hash_key("secret");
+        let text = format!(
+            r#"
+listen = "127.0.0.1:0"
+body_limit_bytes = 2048
+cors_origins = ["http://localhost:3000"]
+[pool]
+workers = 3
+isolation = "process"
+[[tenants]]
+name = "acme"
+api_keys_sha256 = ["{key}"]
+capabilities = ["timers", "text-encoding"]
+limits = {{ timeout_ms = 500, memory_mb = 16 }}
+max_limits = {{ timeout_ms = 2000, memory_mb = 32 }}
+quotas = {{ max_concurrency = 2, rate_per_second = 5.5, cpu_ms_per_window = 100 }}
+modules = {{ "lib.mjs" = "export const x = 1;" }}
+"#
+        );
+        let c = ServerConfig::from_toml(&text).expect("parses");
+        assert_eq!(c.pool_config().workers, 3);
+        assert_eq!(c.pool_config().isolation, Isolation::Process);
+        let t = &c.resolved_tenants().expect("tenants")[0];
+        assert_eq!(t.capabilities, ["timers", "text"]);
+        assert_eq!(t.default_limits.timeout, Some(Duration::from_millis(500)));
+        assert_eq!(t.max_limits.memory, 32 * MIB);
+        assert_eq!(t.pool.rate, Some(RateQuota { per_second: 5.5, burst: 6 }));
+        assert_eq!(t.pool.max_concurrency, 2);
+        assert!(t.pool.modules.contains_key("lib.mjs"));
+        assert_eq!(c.key_index().get(&key).map(String::as_str), Some("acme"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(config_err("listen = 5").0, "listen");
+        assert_eq!(config_err("listen = \"nowhere\"").0, "listen");
+        assert_eq!(config_err("[pool]\nworkers = \"two\"").0, "pool.workers");
+        assert_eq!(config_err("[pool]\nisolation = \"vm\"").0, "pool.isolation");
+        let (path, msg) = config_err("bogus = 1");
+        assert!(msg.contains("bogus"), "{path}: {msg}");
+        let (path, msg) = config_err("[[tenants]]\nname = \"a\"\napi_keys_sha256 = [\"abc\"]");
+        assert_eq!(path, "tenants[0].api_keys_sha256[0]", "{msg}");
+        let k = hash_key("k");
+        let (path, _) = config_err(&format!(
+            "[[tenants]]\nname = \"a\"\napi_keys_sha256 = [\"{k}\"]\n[tenants.quotas]\nmax_queued = -1"
+        ));
+        assert_eq!(path, "tenants[0].quotas.max_queued");
+        let (path, _) = config_err(&format!(
+            "[[tenants]]\nname = \"a\"\napi_keys_sha256 = [\"{k}\"]\ncapabilities = [\"timers\", \"fs\"]"
+        ));
+        assert_eq!(path, "tenants[0].capabilities[1]");
+        let (path, _) = config_err(&format!(
+            "[[tenants]]\nname = \"a\"\napi_keys_sha256 = [\"{k}\"]\n[[tenants]]\nname = \"a\"\napi_keys_sha256 = [\"{}\"]",
+            hash_key("other")
+        ));
+        assert_eq!(path, "tenants[1].name");
+        let (path, _) = config_err(&format!(
+            "[[tenants]]\nname = \"a\"\napi_keys_sha256 = [\"{k}\"]\nlimits = {{ timeout_ms = 5000 }}\nmax_limits = {{ timeout_ms = 100 }}"
+        ));
+        assert_eq!(path, "tenants[0].limits.timeout_ms");
+    }
+
+    #[test]
+    fn key_hashes_are_sha256_hex() {
+        assert_eq!(hash_key("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

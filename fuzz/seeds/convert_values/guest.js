@@ -1,0 +1,1 @@
+({ get a() { return 1 }, b: new Map([[1, 2]]), c: Symbol("s"), d: [undefined, NaN] })

@@ -1,0 +1,1 @@
+async function f() { await null; return {a: [1n]} } f()

@@ -1,0 +1,1 @@
+class A extends Array {}; new Proxy(new A(), {}); /(a+)+b/.exec("aaaa"); JSON.stringify({toJSON(){return 1}})
