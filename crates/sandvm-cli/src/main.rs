@@ -80,6 +80,25 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if matches!(
+        cli.command,
+        Command::Template { .. }
+            | Command::Plugin { .. }
+            | Command::Rules { .. }
+            | Command::Config { .. }
+            | Command::Test(_)
+    ) {
+        // These commands run many sandboxed calls on this thread; a guest stuck in a builtin the
+        // engine cannot interrupt must still end the process (run/eval/repl have their own).
+        let watchdog = sandvm::spawn_watchdog(std::time::Duration::from_millis(1000), || {
+            eprintln!("sandvm: a guest is stuck in a builtin call that cannot be interrupted; timed out");
+            std::process::exit(3);
+        });
+        if let Err(e) = watchdog {
+            eprintln!("sandvm: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let code = match cli.command {
         Command::Run { file, opts } => match exec::read_source(&file) {
             Ok(src) => {

@@ -255,3 +255,25 @@ fn module_and_capability_flags() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "64\n'?b=1'\n");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_watchdog_also_guards_the_app_commands() {
+    let dir = std::env::temp_dir().join(format!("sandvm-cli-wd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let test_file = dir.join("stuck.test.js");
+    std::fs::write(&test_file, "test('stuck', () => { new Array(2 ** 32 - 1).join() })").unwrap();
+    let config = dir.join("app.config.js");
+    std::fs::write(&config, "export default { x: new Array(2 ** 32 - 1).join().length }").unwrap();
+    for args in [
+        vec!["test", test_file.to_str().unwrap(), "--timeout", "200"],
+        vec!["config", "eval", config.to_str().unwrap(), "--timeout", "200"],
+    ] {
+        let t = std::time::Instant::now();
+        let out = sandvm(&args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be interrupted"));
+        // Generous bound: ended by the watchdog (deadline + 1 s grace), not by the builtin.
+        assert!(t.elapsed() < std::time::Duration::from_secs(30), "{args:?} took {:?}", t.elapsed());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -47,7 +47,7 @@ pub use modules::{HostModule, HostModuleFn, KvStore, ModuleConfig};
 pub use options::{Clock, ContextOptions, Deterministic, Intrinsics};
 pub use packs::{Capabilities, FetchHandler, FetchRequest, FetchResponse, PACK_NAMES};
 pub use report::{ErrorReport, Report};
-pub use runtime::{CancelHandle, Runtime};
+pub use runtime::{spawn_watchdog, CancelHandle, Runtime};
 pub use script::{CacheKey, Script, ScriptOptions, MAX_SOURCE};
 
 /// Renders a guest value like Node's `util.inspect`, for callers that hold raw rquickjs values.

@@ -4,7 +4,7 @@
 use std::cell::{Cell, Ref, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
 use crate::alloc::{CountingAllocator, HeapStats};
@@ -259,6 +259,7 @@ impl Runtime {
     /// [`Error::Host`] when the engine cannot be created (out of host memory).
     pub fn new(limits: Limits) -> Result<Runtime> {
         let watch = Arc::new(Watch::new());
+        register_watch(&watch);
         let engine = Engine::new(&limits, &watch)?;
         Ok(Runtime {
             inner: Rc::new(RuntimeInner {
@@ -402,6 +403,55 @@ pub(crate) fn stack_for_this_thread(configured: usize) -> usize {
         }
         None => configured,
     }
+}
+
+/// Every runtime's watch, for [`spawn_watchdog`]. Dead entries are pruned as it scans.
+fn watches() -> &'static Mutex<Vec<Weak<Watch>>> {
+    static WATCHES: OnceLock<Mutex<Vec<Weak<Watch>>>> = OnceLock::new();
+    WATCHES.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+fn register_watch(w: &Arc<Watch>) {
+    if let Ok(mut v) = watches().lock() {
+        if v.len() > 64 && v.len().is_power_of_two() {
+            v.retain(|w| w.strong_count() > 0);
+        }
+        v.push(Arc::downgrade(w));
+    }
+}
+
+/// Starts a process-wide watchdog thread for runs the engine cannot interrupt.
+///
+/// A guest stuck inside one long builtin call (`new Array(2**32-1).join()`, huge regexp
+/// compilation, ...) never reaches an interrupt check, so its run cannot end at its deadline.
+/// The watchdog looks at every runtime of the process every 25 ms; when a run is still going
+/// `grace` after its wall-clock deadline, it calls `on_stuck` once (a command-line tool prints a
+/// timeout and exits; a server abandons the thread or kills the worker process instead). Runs
+/// without a timeout are not watched.
+///
+/// # Errors
+/// [`Error::Host`] when the thread cannot be started.
+pub fn spawn_watchdog(grace: std::time::Duration, on_stuck: impl Fn() + Send + 'static) -> Result<()> {
+    let grace_ns = grace.as_nanos().min(u128::from(u64::MAX / 4)) as u64;
+    std::thread::Builder::new()
+        .name("sandvm-watchdog".into())
+        .spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            let now = now_ns();
+            let stuck = watches().lock().map(|mut v| {
+                v.retain(|w| w.strong_count() > 0);
+                v.iter().filter_map(Weak::upgrade).any(|w| {
+                    let d = w.deadline.load(Relaxed);
+                    d != NO_DEADLINE && now > d.saturating_add(grace_ns)
+                })
+            });
+            if stuck.unwrap_or(false) {
+                on_stuck();
+                return;
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| Error::Host(format!("cannot start the watchdog thread: {e}")))
 }
 
 /// Ends a run when dropped (even on panic): disarms the deadline.
