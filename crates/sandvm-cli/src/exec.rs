@@ -13,10 +13,12 @@ use sandvm::{
 /// The exit codes, for `--help`.
 pub const EXIT_CODES_HELP: &str = "Exit codes:\n  0  ok\n  1  guest error (syntax error, uncaught exception, promise that never settles)\n  2  usage or I/O error (bad flag, missing file, non-UTF-8 source)\n  3  limit hit (timeout, memory, stack, output, promise jobs)";
 
-/// Flags shared by `run` and `eval`.
+/// Sandbox flags shared by `run`, `eval` and `repl`: limits, globals, context options, module
+/// policy and capability packs.
 #[derive(Args, Debug, Clone)]
-pub struct RunArgs {
-    /// Wall-clock timeout in milliseconds, microtasks included (0 = none).
+pub struct SandboxArgs {
+    /// Wall-clock timeout in milliseconds (of each input in the REPL), microtasks included
+    /// (0 = none).
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub timeout: u64,
     /// CPU-time budget in milliseconds (0 = none).
@@ -52,12 +54,6 @@ pub struct RunArgs {
     /// Disable eval and the Function constructor inside the sandbox.
     #[arg(long = "no-eval")]
     pub no_eval: bool,
-    /// Print one JSON object (the result contract) on stdout and nothing else.
-    #[arg(long)]
-    pub json: bool,
-    /// Run the source as an ES module; its exports are the result.
-    #[arg(long)]
-    pub module: bool,
     /// Allow imports of files under DIR (relative specifiers only; nothing outside DIR).
     #[arg(long = "module-root", value_name = "DIR")]
     pub module_root: Option<std::path::PathBuf>,
@@ -69,12 +65,25 @@ pub struct RunArgs {
     /// or all (repeatable). None by default.
     #[arg(long = "cap", value_name = "PACK")]
     pub caps: Vec<String>,
+}
+
+/// Flags of `run` and `eval`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    /// Print one JSON object (the result contract) on stdout and nothing else.
+    #[arg(long)]
+    pub json: bool,
+    /// Run the source as an ES module; its exports are the result.
+    #[arg(long)]
+    pub module: bool,
     /// Cache compiled bytecode (authenticated; key in DIR/cache.key) in DIR.
     #[arg(long = "cache-dir", value_name = "DIR")]
     pub cache_dir: Option<std::path::PathBuf>,
 }
 
-impl RunArgs {
+impl SandboxArgs {
     /// The limits these flags ask for.
     pub fn limits(&self) -> Limits {
         Limits {
@@ -87,13 +96,14 @@ impl RunArgs {
         }
     }
 
-    /// The module policy these flags ask for, when any module flag is given.
+    /// The module policy these flags ask for: `None` unless a module flag is given or `force`
+    /// is set. The CLI offers the host modules `sandvm:crypto` and `sandvm:kv` (when
+    /// allow-listed).
     ///
     /// # Errors
-    /// A message for a module root that is not a readable directory or a cache directory that
-    /// cannot be created.
-    pub fn module_config(&self) -> Result<Option<ModuleConfig>, String> {
-        if !self.module && self.module_root.is_none() && self.allow_modules.is_empty() && self.cache_dir.is_none() {
+    /// A message for a module root that is not a readable directory.
+    pub fn module_config(&self, force: bool, cache: Option<BytecodeCache>) -> Result<Option<ModuleConfig>, String> {
+        if !force && self.module_root.is_none() && self.allow_modules.is_empty() {
             return Ok(None);
         }
         let mut cfg = ModuleConfig::new()
@@ -105,35 +115,10 @@ impl RunArgs {
         for a in &self.allow_modules {
             cfg = cfg.allow(a);
         }
-        if let Some(cache) = self.cache()? {
+        if let Some(cache) = cache {
             cfg = cfg.cache(cache);
         }
         Ok(Some(cfg))
-    }
-
-    /// The bytecode cache asked for with `--cache-dir`.
-    ///
-    /// # Errors
-    /// A message when the directory or its key cannot be set up.
-    pub fn cache(&self) -> Result<Option<BytecodeCache>, String> {
-        match &self.cache_dir {
-            Some(dir) => BytecodeCache::on_disk_with_key_file(dir).map(Some).map_err(|e| format!("--cache-dir: {e}")),
-            None => Ok(None),
-        }
-    }
-
-    /// The name of the entry module: its path relative to `--module-root` when it is inside it,
-    /// else its file name.
-    pub fn entry_name(&self, file: &str) -> String {
-        let path = std::path::Path::new(file);
-        if let (Some(root), Ok(canon)) =
-            (self.module_root.as_ref().and_then(|r| r.canonicalize().ok()), path.canonicalize())
-        {
-            if let Ok(rel) = canon.strip_prefix(&root) {
-                return rel.to_string_lossy().replace('\\', "/");
-            }
-        }
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.to_string())
     }
 
     /// The capability packs these flags grant.
@@ -177,6 +162,33 @@ impl RunArgs {
     }
 }
 
+impl RunArgs {
+    /// The bytecode cache asked for with `--cache-dir`.
+    ///
+    /// # Errors
+    /// A message when the directory or its key cannot be set up.
+    pub fn cache(&self) -> Result<Option<BytecodeCache>, String> {
+        match &self.cache_dir {
+            Some(dir) => BytecodeCache::on_disk_with_key_file(dir).map(Some).map_err(|e| format!("--cache-dir: {e}")),
+            None => Ok(None),
+        }
+    }
+
+    /// The name of the entry module: its path relative to `--module-root` when it is inside it,
+    /// else its file name.
+    pub fn entry_name(&self, file: &str) -> String {
+        let path = std::path::Path::new(file);
+        if let (Some(root), Ok(canon)) =
+            (self.sandbox.module_root.as_ref().and_then(|r| r.canonicalize().ok()), path.canonicalize())
+        {
+            if let Ok(rel) = canon.strip_prefix(&root) {
+                return rel.to_string_lossy().replace('\\', "/");
+            }
+        }
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| file.to_string())
+    }
+}
+
 /// Reads a script file (`-` = standard input) as UTF-8.
 ///
 /// # Errors
@@ -217,29 +229,36 @@ type Done = (Result<sandvm::Completion, Error>, Vec<ConsoleEntry>, Stats);
 /// guest stuck in a single long builtin call (which the engine cannot interrupt) still ends at
 /// the deadline plus a grace period with a `timeout`, and the process exits.
 pub fn run(source: &str, filename: &str, args: &RunArgs) -> u8 {
-    let globals = match args.parse_globals() {
+    let sb = &args.sandbox;
+    let globals = match sb.parse_globals() {
         Ok(g) => g,
         Err(msg) => {
             eprintln!("sandvm: {msg}");
             return 2;
         }
     };
-    let limits = args.limits();
-    let mut options = match args.capabilities() {
-        Ok(caps) => args.context_options(filename).capabilities(caps),
+    let limits = sb.limits();
+    let mut options = match sb.capabilities() {
+        Ok(caps) => sb.context_options(filename).capabilities(caps),
         Err(msg) => {
             eprintln!("sandvm: {msg}");
             return 2;
         }
     };
-    let modules = match args.module_config() {
+    let cache = match args.cache() {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("sandvm: {msg}");
+            return 2;
+        }
+    };
+    let modules = match sb.module_config(args.module || cache.is_some(), cache.clone()) {
         Ok(m) => m,
         Err(msg) => {
             eprintln!("sandvm: {msg}");
             return 2;
         }
     };
-    let cache = modules.as_ref().and_then(|_| args.cache().ok().flatten());
     if let Some(m) = modules {
         options = options.modules(m);
     }
