@@ -279,7 +279,6 @@ impl Context {
         }
         let setup = self.setup.borrow().clone();
         let watch = self.runtime.watch().clone();
-        let limits = self.runtime.limits();
         let mut loaded = Loaded::default();
         let mut guard = None;
         qctx.with(|ctx| -> Result<()> {
@@ -294,7 +293,6 @@ impl Context {
             })();
             r.map_err(|e| if heap.refused() { Error::MemoryLimit } else { e })
         })?;
-        let _ = limits;
         let _modules = guard.ok_or_else(|| Error::Host("module state missing".into()))?;
         Ok(CtxState { loaded, _modules, ctx: qctx, generation })
     }
@@ -534,10 +532,10 @@ impl Context {
         let strict = self.options.strict;
         let filename = opts.filename.clone().unwrap_or_else(|| self.options.filename.clone());
         let tla = opts.top_level_await;
-        if self.options.intrinsics.eval || tla {
-            if !self.options.intrinsics.eval {
-                return Err(Error::Host("top-level await needs the eval intrinsic".into()));
-            }
+        if tla && !self.options.intrinsics.eval {
+            return Err(Error::Host("top-level await needs the eval intrinsic".into()));
+        }
+        if self.options.intrinsics.eval {
             let c = self.execute_with(if tla { Post::UnwrapValue } else { Post::None }, |ctx, _| {
                 let mut flags = qjs::JS_EVAL_TYPE_GLOBAL as i32;
                 if tla {
@@ -877,11 +875,11 @@ impl Context {
                 None => Ok(c),
             },
         };
-        let elapsed = guard.started.elapsed();
+        let wall_ns = guard.elapsed_ns();
         let cpu = watch.run_cpu_ns(guard.start_ns);
         drop(guard);
         self.stats.set(Stats {
-            wall_ms: elapsed.as_secs_f64() * 1000.0,
+            wall_ms: wall_ns as f64 / 1e6,
             cpu_ms: cpu as f64 / 1e6,
             heap_bytes: heap.used(),
             heap_peak_bytes: heap.peak(),

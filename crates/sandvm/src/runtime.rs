@@ -346,7 +346,7 @@ impl Runtime {
             engine.rt.set_max_stack_size(stack_for_this_thread(limits.effective_stack()));
         }
         self.inner.watch.arm(limits);
-        Ok(RunGuard { rt: self, started: Instant::now(), start_ns: now_ns() })
+        Ok(RunGuard { rt: self, start_ns: now_ns() })
     }
 }
 
@@ -457,8 +457,14 @@ pub fn spawn_watchdog(grace: std::time::Duration, on_stuck: impl Fn() + Send + '
 /// Ends a run when dropped (even on panic): disarms the deadline.
 pub(crate) struct RunGuard<'a> {
     rt: &'a Runtime,
-    pub(crate) started: Instant,
     pub(crate) start_ns: u64,
+}
+
+impl RunGuard<'_> {
+    /// Wall-clock nanoseconds since the run started.
+    pub(crate) fn elapsed_ns(&self) -> u64 {
+        now_ns().saturating_sub(self.start_ns)
+    }
 }
 
 impl Drop for RunGuard<'_> {

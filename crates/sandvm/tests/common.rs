@@ -24,3 +24,14 @@ pub fn value(ctx: &Context, src: &str) -> serde_json::Value {
         Err(e) => panic!("eval of {src:?} failed: {e:?}"),
     }
 }
+
+/// Resident set size of this process, in KiB (0 when /proc is unavailable).
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}

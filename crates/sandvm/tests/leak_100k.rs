@@ -3,20 +3,14 @@
 //! and limit hits that replace the engine. Alone in its own test binary so that nothing else
 //! allocates in the process while RSS is measured.
 
+mod common;
+
+use common::rss_kib;
+
 use std::time::{Duration, Instant};
 
 use sandvm::{Context, ContextOptions, Error, Limits, Runtime, Script};
 use serde_json::json;
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 /// RSS may grow by at most this much between the end of the warm-up and the end of the run.
 /// A leak of 50 bytes per run would be ~4.5 MiB over the 95,000 measured runs; allocator noise and

@@ -1,20 +1,14 @@
 //! Recovery after limits does not leak: alone in its own test binary, so that other tests'
 //! allocations do not disturb the RSS figures.
 
+mod common;
+
+use common::rss_kib;
+
 use std::time::Duration;
 
 use sandvm::{Context, ContextOptions, Error, Limits, Runtime};
 use serde_json::json;
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 #[test]
 fn a_thousand_alternating_limit_hits_keep_memory_flat() {
