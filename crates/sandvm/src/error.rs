@@ -86,6 +86,16 @@ pub enum Error {
     /// the host is invalid, a value cannot be converted.
     #[error("host error: {0}")]
     Host(String),
+    /// The process has as many abandoned guest threads (stuck past their deadline in a
+    /// builtin the engine cannot interrupt) as its cap allows; no new work starts until some
+    /// of them end. See [`crate::set_max_abandoned_threads`].
+    #[error("too many abandoned guest threads ({abandoned} of at most {max}); try again later")]
+    Saturated {
+        /// Abandoned threads still alive.
+        abandoned: usize,
+        /// The process-wide cap.
+        max: usize,
+    },
 }
 
 fn position(line: Option<u32>, column: Option<u32>) -> String {
@@ -99,7 +109,7 @@ fn position(line: Option<u32>, column: Option<u32>) -> String {
 impl Error {
     /// The stable machine-readable kind used in the JSON contract: `syntax`, `exception`,
     /// `module_not_found`, `module_not_allowed`, `timeout`, `memory_limit`, `stack_overflow`, `output_limit`, `job_limit`, `cancelled`,
-    /// `unsettled`, `cached_data_rejected` or `host`.
+    /// `unsettled`, `cached_data_rejected`, `host` or `saturated`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Syntax { .. } => "syntax",
@@ -115,6 +125,7 @@ impl Error {
             Error::Unsettled => "unsettled",
             Error::CachedDataRejected(_) => "cached_data_rejected",
             Error::Host(_) => "host",
+            Error::Saturated { .. } => "saturated",
         }
     }
 

@@ -19,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+mod abandon;
 mod alloc;
 mod cache;
 mod console;
@@ -37,6 +38,10 @@ mod report;
 mod runtime;
 mod script;
 
+pub use abandon::{
+    abandoned_threads, check_capacity, grace_for, max_abandoned_threads, set_max_abandoned_threads,
+    total_abandoned_threads, AbandonedThread, DEFAULT_MAX_ABANDONED, GUEST_THREAD_STACK,
+};
 pub use cache::{BytecodeCache, CacheStats};
 pub use console::{ConsoleEntry, ConsoleLevel};
 pub use context::{run_in_new_context, CompiledFunction, Completion, Context, EvalOptions, Outcome, Stats};
