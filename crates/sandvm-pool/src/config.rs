@@ -71,8 +71,10 @@ pub struct PoolConfig {
     /// [`crate::Pool::add_tenant`]. By default, `None`: unknown tenants are refused with
     /// [`crate::PoolError::UnknownTenant`].
     pub default_tenant: Option<TenantConfig>,
-    /// Lets jobs of kind [`crate::JobKind::Fault`] run (they crash or hang a worker, or
-    /// attempt forbidden system calls). For tests only. By default, `false`.
+    /// Lets jobs of kind `JobKind::Fault` run (they crash or hang a worker, or attempt
+    /// forbidden system calls). Exists only with the `test-faults` cargo feature, which is
+    /// for this crate's tests and off by default. By default, `false`.
+    #[cfg(feature = "test-faults")]
     #[doc(hidden)]
     pub test_hooks: bool,
 }
@@ -94,8 +96,21 @@ impl Default for PoolConfig {
             process_address_space: 4 * 1024 * 1024 * 1024,
             process_cpu_seconds: 3_600,
             default_tenant: None,
+            #[cfg(feature = "test-faults")]
             test_hooks: false,
         }
+    }
+}
+
+impl PoolConfig {
+    /// Whether fault jobs may run: the `test-faults` feature is on and
+    /// `test_hooks` is set.
+    pub(crate) fn test_hooks_enabled(&self) -> bool {
+        #[cfg(feature = "test-faults")]
+        if self.test_hooks {
+            return true;
+        }
+        false
     }
 }
 

@@ -12,12 +12,15 @@ use sandvm::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::job::{Fault, JobOptions};
+#[cfg(feature = "test-faults")]
+use crate::job::Fault;
+use crate::job::JobOptions;
 use crate::wire::{ExecJob, ExecKind, ExecResult};
 
 /// Settings of an executor (sent to worker processes in the hello frame).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ExecSettings {
+    /// Fault jobs may run (always `false` without the `test-faults` feature).
     pub(crate) test_hooks: bool,
     pub(crate) in_process: bool,
     pub(crate) recycle_after_jobs: u64,
@@ -135,6 +138,7 @@ impl Executor {
         let tenant = job.tenant.clone();
         let flav = job.options.clone();
         let (result, console, stats, heap_after) = match &job.kind {
+            #[cfg(feature = "test-faults")]
             ExecKind::Fault(f) => {
                 on_start(None);
                 let r = if self.settings.test_hooks {
@@ -165,7 +169,7 @@ impl Executor {
             }
             None => false,
         };
-        if !matches!(job.kind, ExecKind::Fault(_)) {
+        if !job.kind.is_fault() {
             self.pending = Some((tenant, flav, retire));
         }
         ExecResult {
@@ -266,6 +270,7 @@ impl Executor {
                 },
                 ExecKind::Module { source, name, .. } => ctx.run_module(source, name),
                 ExecKind::Call { function, args } => ctx.call(function, args),
+                #[cfg(feature = "test-faults")]
                 ExecKind::Fault(_) => Err(host("fault job in the engine path")),
             }
         })();
@@ -368,7 +373,9 @@ impl Executor {
     }
 }
 
-/// Runs a test fault.
+/// Runs a test fault. Everything here is safe std code: the crash is an `abort()`, the
+/// forbidden system calls are what `std::fs`, `std::net` and `std::process` do.
+#[cfg(feature = "test-faults")]
 fn run_fault(f: Fault, in_process: bool) -> Result<Completion, Error> {
     let done = |s: String| Ok(Completion { value: Some(Json::String(s.clone())), display: s });
     match f {
@@ -376,80 +383,31 @@ fn run_fault(f: Fault, in_process: bool) -> Result<Completion, Error> {
             std::thread::sleep(std::time::Duration::from_millis(ms));
             done("woke".into())
         }
-        Fault::Segfault | Fault::Exit if !in_process => Err(host("this fault needs a worker process")),
-        Fault::Segfault => {
-            let p = std::ptr::without_provenance_mut::<u8>(16);
-            // SAFETY: not sound on purpose: a test hook that crashes the worker process with
-            // SIGSEGV (address 16 is never mapped). Reachable only with `test_hooks`.
-            unsafe { std::ptr::write_volatile(p, 1) };
-            Err(host("still alive after a write to address 16"))
+        Fault::Abort | Fault::Exit | Fault::Fork | Fault::Exec if !in_process => {
+            Err(host("this fault needs a worker process"))
         }
+        Fault::Abort => std::process::abort(),
         Fault::Exit => std::process::exit(3),
-        Fault::Open => {
-            // SAFETY: a valid NUL-terminated path; the fd is closed below.
-            let fd = unsafe { libc::open(c"/etc/hostname".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-            if fd < 0 {
-                return Err(host(format!("open failed: {}", std::io::Error::last_os_error())));
-            }
-            // SAFETY: `fd` was just opened by us.
-            unsafe { libc::close(fd) };
-            done("opened".into())
-        }
+        Fault::Open => match std::fs::File::open("/etc/hostname") {
+            Ok(_) => done("opened".into()),
+            Err(e) => Err(host(format!("open failed: {e}"))),
+        },
         Fault::Connect => {
-            // SAFETY: plain socket call; the fd is closed below.
-            let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
-            if fd < 0 {
-                return Err(host(format!("socket failed: {}", std::io::Error::last_os_error())));
-            }
-            let addr = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: 9u16.to_be(),
-                sin_addr: libc::in_addr { s_addr: u32::from_be_bytes([127, 0, 0, 1]).to_be() },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: `addr` is a valid sockaddr_in of the given length; `fd` is ours.
-            let rc = unsafe {
-                libc::connect(
-                    fd,
-                    (&addr as *const libc::sockaddr_in).cast(),
-                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                )
-            };
-            let err = std::io::Error::last_os_error();
-            // SAFETY: `fd` is ours.
-            unsafe { libc::close(fd) };
-            done(if rc == 0 { "connected".into() } else { format!("socket made, connect: {err}") })
-        }
-        Fault::Fork => {
-            if !in_process {
-                return Err(host("this fault needs a worker process"));
-            }
-            // SAFETY: the child only calls `_exit`, which is async-signal-safe.
-            let pid = unsafe { libc::fork() };
-            match pid {
-                0 => {
-                    // SAFETY: leaving the forked child at once.
-                    unsafe { libc::_exit(0) }
-                }
-                p if p < 0 => Err(host(format!("fork failed: {}", std::io::Error::last_os_error()))),
-                p => {
-                    let mut status = 0;
-                    // SAFETY: `p` is our child.
-                    unsafe { libc::waitpid(p, &mut status, 0) };
-                    done("forked".into())
-                }
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+            match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)) {
+                Ok(_) => done("connected".into()),
+                Err(e) => done(format!("connect: {}", e.kind())),
             }
         }
+        Fault::Fork => match std::process::Command::new("/bin/true").spawn().and_then(|mut c| c.wait()) {
+            Ok(_) => done("forked".into()),
+            Err(e) => Err(host(format!("spawn failed: {e}"))),
+        },
         Fault::Exec => {
-            if !in_process {
-                return Err(host("this fault needs a worker process"));
-            }
-            let argv = [c"/bin/true".as_ptr(), std::ptr::null()];
-            let envp = [std::ptr::null()];
-            // SAFETY: NUL-terminated argv/envp arrays of valid C strings. On success the
-            // process image is replaced (which the test then sees as a dead worker).
-            let rc = unsafe { libc::execve(c"/bin/true".as_ptr(), argv.as_ptr(), envp.as_ptr()) };
-            Err(host(format!("execve returned {rc}: {}", std::io::Error::last_os_error())))
+            use std::os::unix::process::CommandExt;
+            // Replaces the process image on success (the pool then sees a dead worker).
+            let e = std::process::Command::new("/bin/true").exec();
+            Err(host(format!("exec failed: {e}")))
         }
     }
 }

@@ -43,29 +43,34 @@ pub enum JobKind {
         /// The arguments, copied in.
         args: Vec<Json>,
     },
-    /// Test hooks: crash, hang or attempt a forbidden system call inside the worker. Refused
-    /// unless the pool was built with `test_hooks`.
+    /// Test hooks: crash, hang or attempt a forbidden system call inside the worker. Exists
+    /// only with the `test-faults` cargo feature (off by default); refused unless the pool
+    /// was built with `test_hooks`.
+    #[cfg(feature = "test-faults")]
     #[doc(hidden)]
     Fault(Fault),
 }
 
-/// What a [`JobKind::Fault`] job does inside the worker (tests only).
+/// What a `JobKind::Fault` job does inside the worker (tests only: the `test-faults` cargo
+/// feature).
+#[cfg(feature = "test-faults")]
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Fault {
-    /// Writes to an unmapped address (SIGSEGV).
-    Segfault,
-    /// Exits the worker process (process mode) with status 3.
+    /// Aborts the worker process (SIGABRT; process mode only).
+    Abort,
+    /// Exits the worker process (process mode only) with status 3.
     Exit,
     /// Blocks the worker in native code for this many milliseconds, ignoring interrupts.
     Hang(u64),
-    /// Tries `openat("/etc/hostname")`.
+    /// Opens `/etc/hostname` (`std::fs::File::open`).
     Open,
-    /// Tries `socket` + `connect` to 127.0.0.1:9.
+    /// Connects to 127.0.0.1:9 (`std::net::TcpStream`: `socket` + `connect`).
     Connect,
-    /// Tries `fork`.
+    /// Starts `/bin/true` as a child (`std::process::Command::spawn`: `clone`/`vfork`);
+    /// process mode only.
     Fork,
-    /// Tries `execve("/bin/true")`.
+    /// Replaces the process with `/bin/true` (`CommandExt::exec`: `execve`); process mode only.
     Exec,
 }
 
@@ -131,6 +136,8 @@ impl Job {
     pub fn module(source: impl Into<Arc<str>>) -> Job {
         Job::new(JobKind::Module { source: source.into(), name: "main.mjs".into() })
     }
+    /// A test fault job (the `test-faults` feature).
+    #[cfg(feature = "test-faults")]
     #[doc(hidden)]
     pub fn fault(f: Fault) -> Job {
         Job::new(JobKind::Fault(f))

@@ -38,6 +38,7 @@
 //! uses its own threads.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod config;
 mod error;
@@ -51,6 +52,7 @@ mod worker;
 
 pub use config::{CpuBudget, Isolation, PoolConfig, RateQuota, TenantConfig};
 pub use error::PoolError;
+#[cfg(feature = "test-faults")]
 #[doc(hidden)]
 pub use job::Fault;
 pub use job::{Job, JobKind, JobOptions, Outcome, ScriptId};

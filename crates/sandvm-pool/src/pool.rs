@@ -600,7 +600,7 @@ impl Inner {
 
     fn exec_settings(&self) -> ExecSettings {
         ExecSettings {
-            test_hooks: self.config.test_hooks,
+            test_hooks: self.config.test_hooks_enabled(),
             in_process: self.config.isolation == Isolation::Process,
             recycle_after_jobs: self.config.recycle_after_jobs,
             recycle_heap_growth: self.config.recycle_heap_growth as u64,
@@ -660,6 +660,7 @@ impl Inner {
                 }
                 ExecKind::Call { function, args }
             }
+            #[cfg(feature = "test-faults")]
             JobKind::Fault(f) => {
                 if !self.config.test_hooks {
                     return Err(PoolError::InvalidJob("test hooks are disabled".into()));

@@ -14,15 +14,19 @@ use crate::PoolError;
 /// How long a new worker process may take to say it is ready.
 const SPAWN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends SIGKILL to a worker process.
+/// Environment variable naming the pool's process id to a worker it starts: the worker asks
+/// for `SIGKILL` when its parent dies and checks that the parent is still this one.
+pub(crate) const PARENT_ENV: &str = "SANDVM_POOL_PARENT";
+
+/// Sends SIGKILL to a worker process (a pid of our own child: the driver reaps it, so the
+/// pid is not reused before the slot forgets it). A pid of 0 or one past `i32::MAX` is
+/// ignored: it would name a process group or nothing.
 pub(crate) fn kill(pid: u32) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return };
-    if pid <= 0 {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return };
+    if pid.as_raw_pid() <= 0 {
         return;
     }
-    // SAFETY: plain kill(2) on a pid of our own child (the driver reaps it, so the pid is
-    // not reused before the slot forgets it).
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
 }
 
 struct ChildWorker {
@@ -46,20 +50,10 @@ impl ChildWorker {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .env("SANDVM_POOL_WORKER", "1");
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: the closure runs in the forked child before exec and only calls
-            // prctl(2), which is async-signal-safe. It makes the worker die with the driver
-            // thread that started it.
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-                    Ok(())
-                });
-            }
-        }
+            .env("SANDVM_POOL_WORKER", "1")
+            // The worker sets its own parent-death signal (SIGKILL) and checks this pid, so
+            // it dies with the driver thread that started it.
+            .env(PARENT_ENV, std::process::id().to_string());
         let mut child =
             cmd.spawn().map_err(|e| PoolError::Worker(format!("cannot start worker {}: {e}", exe.display())))?;
         let pid = child.id();
@@ -83,7 +77,7 @@ impl ChildWorker {
             magic: HELLO_MAGIC,
             cache_key: inner.key_bytes,
             exec: crate::exec::ExecSettings {
-                test_hooks: inner.config.test_hooks,
+                test_hooks: inner.config.test_hooks_enabled(),
                 in_process: true,
                 recycle_after_jobs: inner.config.recycle_after_jobs,
                 recycle_heap_growth: inner.config.recycle_heap_growth as u64,

@@ -11,7 +11,9 @@ use sandvm::{Limits, Report, Stats};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::job::{Fault, JobOptions};
+#[cfg(feature = "test-faults")]
+use crate::job::Fault;
+use crate::job::JobOptions;
 
 /// The largest frame accepted either way (a frame carries at most one source of
 /// [`sandvm::MAX_SOURCE`] bytes plus a little).
@@ -105,7 +107,20 @@ pub(crate) enum ExecKind {
         #[serde(with = "json_text")]
         args: Vec<Json>,
     },
+    /// A test fault (last, so the other variants keep their wire tags without the feature).
+    #[cfg(feature = "test-faults")]
     Fault(Fault),
+}
+
+impl ExecKind {
+    /// True for a test fault job (never without the `test-faults` feature).
+    pub(crate) fn is_fault(&self) -> bool {
+        #[cfg(feature = "test-faults")]
+        if matches!(self, ExecKind::Fault(_)) {
+            return true;
+        }
+        false
+    }
 }
 
 /// One job as a worker sees it.

@@ -34,10 +34,12 @@ mod linux {
     use std::io::Write;
     use std::sync::{mpsc, Arc, Mutex};
 
+    use rustix::process::{Resource, Rlimit};
     use sandvm::{CacheKey, CancelHandle};
 
     use crate::exec::Executor;
     use crate::pool::lock;
+    use crate::process::PARENT_ENV;
     use crate::wire::{read_frame, write_frame, ExecJob, FromWorker, Hello, ToWorker, HELLO_MAGIC};
 
     #[derive(Default)]
@@ -57,6 +59,9 @@ mod linux {
         if std::env::var_os("SANDVM_POOL_WORKER").is_none() {
             eprintln!("sandvm worker: internal command, started by the sandvm pool");
             return 2;
+        }
+        if let Err(e) = die_with_parent() {
+            return fatal(&e);
         }
         let stdin = std::io::stdin();
         let mut input = stdin.lock();
@@ -139,27 +144,37 @@ mod linux {
         }
     }
 
-    fn setrlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> std::io::Result<()> {
-        let r = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
-        // SAFETY: `r` is a valid rlimit; setrlimit only reads it.
-        if unsafe { libc::setrlimit(resource, &r) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+    fn setrlimit(resource: Resource, soft: u64, hard: u64) -> std::io::Result<()> {
+        rustix::process::setrlimit(resource, Rlimit { current: Some(soft), maximum: Some(hard) })?;
         Ok(())
     }
 
     fn set_limits(h: &Hello) -> std::io::Result<()> {
-        setrlimit(libc::RLIMIT_AS, h.address_space, h.address_space)?;
-        setrlimit(libc::RLIMIT_CPU, h.cpu_seconds, h.cpu_seconds.saturating_add(5))?;
-        setrlimit(libc::RLIMIT_CORE, 0, 0)?;
-        setrlimit(libc::RLIMIT_FSIZE, 0, 0)?;
-        setrlimit(libc::RLIMIT_NOFILE, 16, 16)?;
+        setrlimit(Resource::As, h.address_space, h.address_space)?;
+        setrlimit(Resource::Cpu, h.cpu_seconds, h.cpu_seconds.saturating_add(5))?;
+        setrlimit(Resource::Core, 0, 0)?;
+        setrlimit(Resource::Fsize, 0, 0)?;
+        setrlimit(Resource::Nofile, 16, 16)?;
         Ok(())
     }
 
     /// No new processes or threads (ignored for root; seccomp is the real barrier).
     fn set_nproc_zero() {
-        let _ = setrlimit(libc::RLIMIT_NPROC, 0, 0);
+        let _ = setrlimit(Resource::Nproc, 0, 0);
+    }
+
+    /// Asks for `SIGKILL` when the thread that started this process ends, then checks that
+    /// the parent is still the pool named in [`PARENT_ENV`]: a pool that died between the
+    /// fork and this call left the worker reparented, and it must not run on.
+    fn die_with_parent() -> Result<(), String> {
+        use rustix::process::{getppid, set_parent_process_death_signal, Signal};
+        set_parent_process_death_signal(Some(Signal::KILL)).map_err(|e| format!("PR_SET_PDEATHSIG failed: {e}"))?;
+        let Some(expected) = std::env::var(PARENT_ENV).ok() else { return Ok(()) };
+        let parent = getppid().map(|p| p.as_raw_pid().to_string());
+        if parent.as_deref() != Some(expected.as_str()) {
+            return Err(format!("the pool (pid {expected}) is gone"));
+        }
+        Ok(())
     }
 
     /// System calls that kill the process: network, new programs and processes, other

@@ -40,7 +40,7 @@ pub fn mixed_job(i: usize, crash: bool) -> (sandvm_pool::Job, &'static str) {
         2 | 3 => {
             (sandvm_pool::Job::source(LOOP).with_limits(Limits { timeout: Some(ms(30)), ..limits.clone() }), "timeout")
         }
-        4 if crash => (sandvm_pool::Job::fault(sandvm_pool::Fault::Segfault), "pool:worker_crashed"),
+        4 if crash => (sandvm_pool::Job::fault(sandvm_pool::Fault::Abort), "pool:worker_crashed"),
         _ => (
             sandvm_pool::Job::source(format!("const tag = {i}; ({{ tag, sq: tag * tag, who: who }})"))
                 .with_globals(serde_json::json!({ "who": format!("job-{i}") })),
