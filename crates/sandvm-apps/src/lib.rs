@@ -19,6 +19,7 @@
 //! Every failure is one [`Error`].
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod config;
 mod error;

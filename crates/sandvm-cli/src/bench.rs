@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use sandvm::rquickjs;
+
 use sandvm::{Context, ContextOptions, Limits, Runtime, Script};
 use serde::Serialize;
 

@@ -3,6 +3,8 @@
 //! Exit codes: 0 ok, 1 guest error (syntax error, uncaught exception, unsettled promise),
 //! 2 usage or I/O error, 3 limit hit (timeout, memory, stack, output, promise jobs).
 
+#![forbid(unsafe_code)]
+
 mod bench;
 mod cmd_apps;
 mod cmd_repl;

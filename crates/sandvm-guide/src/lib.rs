@@ -5,6 +5,8 @@
 //!
 //! Nothing here is meant to be used as a library.
 
+#![forbid(unsafe_code)]
+
 /// Level 1: contexts, run-in-new-context, globals and builtins, errors, timeouts.
 #[doc = include_str!("../../../docs/guide/level-1.md")]
 pub mod level1 {}

@@ -1,5 +1,5 @@
 //! Tab completion: what is being completed (pure text logic, here) and the names offered
-//! (read inside the sandbox without running guest code, in `engine.rs`).
+//! (read inside the sandbox without running guest code, by `sandvm::Context::property_names`).
 
 /// JavaScript keywords and literals offered when completing a bare word.
 pub const KEYWORDS: &[&str] = &[
@@ -119,7 +119,7 @@ pub fn completion_target(line: &str, pos: usize) -> Option<Target> {
 pub fn candidates(target: &Target, names: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = names
         .into_iter()
-        .filter(|n| n.starts_with(&target.prefix) && is_identifier(n) && n != crate::engine::BRIDGE_NAME)
+        .filter(|n| n.starts_with(&target.prefix) && is_identifier(n) && n != sandvm::ReplBridge::NAME)
         .collect();
     out.sort();
     out.dedup();
@@ -177,6 +177,6 @@ mod tests {
         let names = vec!["PI".to_string(), "pow".into(), "PI".into(), "0".into()];
         assert_eq!(candidates(&target, names), vec!["Math.PI".to_string()]);
         let global = Target { start: 0, path: vec![], prefix: "__s".into() };
-        assert!(candidates(&global, vec![crate::engine::BRIDGE_NAME.to_string()]).is_empty());
+        assert!(candidates(&global, vec![sandvm::ReplBridge::NAME.to_string()]).is_empty());
     }
 }

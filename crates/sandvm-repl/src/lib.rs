@@ -10,11 +10,11 @@
 //!   [`completion_target`], [`history_path`], [`format_error`].
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod classify;
 mod command;
 mod complete;
-mod engine;
 mod error;
 mod history;
 mod render;

@@ -1,8 +1,8 @@
 //! Turning results into text, like node's REPL prints them.
 
-use sandvm::{Error, Limits};
+use sandvm::{Error, Limits, ReplBridge};
 
-use crate::engine::BRIDGE_NAME;
+const BRIDGE_NAME: &str = ReplBridge::NAME;
 
 /// Printed after an error that rebuilt the context.
 pub const RESET_NOTE: &str = "(the context was reset: declarations from earlier lines are gone)";

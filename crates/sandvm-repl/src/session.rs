@@ -1,17 +1,15 @@
 //! A REPL session: one runtime and context whose state persists across lines.
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use sandvm::{
     CancelHandle, ConsoleEntry, Context, ContextOptions, Deterministic, Error, EvalOptions, InspectOptions, Intrinsics,
-    Limits, Runtime, Stats,
+    Limits, ReplBridge, ReplLine, Runtime, Stats,
 };
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::classify::{declared_names, looks_like_object_literal, mentions_await};
 use crate::complete::{candidates, completion_target, KEYWORDS};
-use crate::engine::{self, CompileMode, Evaluated, Slot, BRIDGE_NAME};
 use crate::ReplError;
 
 /// How a session's sandbox is set up.
@@ -88,7 +86,7 @@ pub struct Session {
     config: SessionConfig,
     rt: Runtime,
     ctx: Context,
-    slot: Rc<Slot>,
+    bridge: ReplBridge,
     inputs: u64,
     declared: BTreeSet<String>,
 }
@@ -123,10 +121,9 @@ impl Session {
         let rt = Runtime::new(config.limits.clone())?;
         let ctx = Self::make_context(&rt, &config)?;
         let inspect = InspectOptions { colors: config.colors, ..InspectOptions::default() };
-        let mut s =
-            Session { config, rt, ctx, slot: Rc::new(Slot::new(inspect)), inputs: 0, declared: BTreeSet::new() };
-        s.ensure_bridge()?;
-        Ok(s)
+        let bridge = ReplBridge::new(inspect);
+        bridge.install(&ctx)?;
+        Ok(Session { config, rt, ctx, bridge, inputs: 0, declared: BTreeSet::new() })
     }
 
     fn make_context(rt: &Runtime, config: &SessionConfig) -> Result<Context, ReplError> {
@@ -142,22 +139,6 @@ impl Session {
         &self.config
     }
 
-    /// Defines the bridge on the current engine context unless it is there (a fresh context,
-    /// or one the core rebuilt after a spent run).
-    fn ensure_bridge(&mut self) -> Result<(), Error> {
-        let slot = self.slot.clone();
-        let mode = CompileMode { strict: self.config.strict, eval_enabled: self.config.eval };
-        self.ctx.with_engine(move |c| {
-            if engine::has_bridge(c) {
-                return Ok(());
-            }
-            engine::install_bridge(c, slot, mode).map_err(|e| {
-                let _ = c.catch();
-                Error::Host(format!("cannot set up the REPL: {e}"))
-            })
-        })?
-    }
-
     /// Evaluates one input (possibly several lines).
     pub fn eval(&mut self, source: &str) -> LineOutcome {
         self.inputs += 1;
@@ -167,7 +148,7 @@ impl Session {
         let console = self.ctx.take_console();
         // A spent engine is rebuilt now (and the bridge put back), so the user learns at once
         // that the context was reset.
-        let rebuilt = self.ensure_bridge();
+        let rebuilt = self.bridge.install(&self.ctx);
         let reset = self.rt.generation() != generation || rebuilt.is_err();
         if reset {
             self.declared.clear();
@@ -194,7 +175,6 @@ impl Session {
     }
 
     fn eval_inner(&mut self, source: &str, filename: &str) -> Result<String, Error> {
-        self.ensure_bridge()?;
         let tla = mentions_await(source);
         let mut tries = Vec::with_capacity(2);
         if looks_like_object_literal(source) {
@@ -203,23 +183,16 @@ impl Session {
         tries.push(source.to_string());
         let last = tries.len() - 1;
         for (i, candidate) in tries.iter().enumerate() {
-            *self.slot.outcome.borrow_mut() = None;
-            self.slot.armed.set(true);
-            let r = self.ctx.call(BRIDGE_NAME, &[json!(candidate), json!(filename), json!(tla)]);
-            self.slot.armed.set(false);
-            let outcome = self.slot.outcome.borrow_mut().take();
-            match (r, outcome) {
-                (Ok(_), Some(Evaluated::SyntaxError)) if i < last => continue,
-                (Ok(_), Some(Evaluated::SyntaxError)) => {
+            match self.bridge.eval_line(&self.ctx, candidate, filename, tla)? {
+                ReplLine::SyntaxError if i < last => continue,
+                ReplLine::SyntaxError => {
                     // Nothing ran. Ask the core for the syntax error: it knows whether the
                     // input is merely incomplete. (It does not parse, so it cannot run.)
                     let opts =
                         EvalOptions { filename: Some(filename.to_string()), top_level_await: tla && self.config.eval };
                     return self.ctx.eval_with(candidate, &opts).map(|c| c.display);
                 }
-                (Ok(_), Some(Evaluated::Value(shown))) => return Ok(shown),
-                (Ok(c), None) => return Ok(c.display),
-                (Err(e), _) => return Err(e),
+                ReplLine::Value(shown) => return Ok(shown),
             }
         }
         Err(Error::Host("nothing to evaluate".into()))
@@ -238,9 +211,7 @@ impl Session {
         let Some(target) = completion_target(line, pos) else {
             return (pos, Vec::new());
         };
-        let lexical = self.config.eval;
-        let path = target.path.clone();
-        let mut names = self.ctx.with_engine(|c| engine::property_names(c, &path, lexical)).unwrap_or_default();
+        let mut names = self.ctx.property_names(&target.path).unwrap_or_default();
         if target.path.is_empty() {
             names.extend(self.declared.iter().cloned());
             names.extend(KEYWORDS.iter().map(|k| k.to_string()));
@@ -255,7 +226,7 @@ impl Session {
     pub fn clear(&mut self) -> Result<(), ReplError> {
         self.ctx = Self::make_context(&self.rt, &self.config)?;
         self.declared.clear();
-        self.ensure_bridge()?;
+        self.bridge.install(&self.ctx)?;
         Ok(())
     }
 
@@ -283,6 +254,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::time::Duration;
 
     fn session() -> Session {

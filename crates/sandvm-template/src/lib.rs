@@ -41,6 +41,7 @@
 //! installed again from the compiled scripts before the next render.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod codegen;
 mod error;

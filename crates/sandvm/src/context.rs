@@ -759,13 +759,23 @@ impl Context {
     }
 
     /// Runs `f` with the engine's own context handle, under the runtime's limits (an escape
-    /// hatch for embedders that need the rquickjs API, such as REPL completion).
+    /// hatch for embedders that need the rquickjs API).
     ///
-    /// Keep guest values inside `f`: never store them or hand them to another context.
+    /// **Unstable**: only with the `unstable-engine` cargo feature. The engine's API is not
+    /// part of sandvm's stable surface and may change in any release; code in `f` can break
+    /// every guarantee the sandbox makes. Keep guest values inside `f`: never store them or
+    /// hand them to another context.
     ///
     /// # Errors
     /// [`Error::Host`] when the context cannot be set up or is already running.
+    #[cfg(feature = "unstable-engine")]
     pub fn with_engine<R>(&self, f: impl for<'js> FnOnce(&Ctx<'js>) -> R) -> Result<R> {
+        self.run_with_engine(f)
+    }
+
+    /// Runs `f` with the engine's context handle under the runtime's limits (the crate's own
+    /// escape hatch: REPL support, tests).
+    pub(crate) fn run_with_engine<R>(&self, f: impl for<'js> FnOnce(&Ctx<'js>) -> R) -> Result<R> {
         let limits = self.runtime.limits();
         let st = self.state()?;
         let guard = self.runtime.begin_run(&limits)?;

@@ -48,7 +48,7 @@ const MAX_TYPED_ARRAY_KEY_SCAN: usize = 10_000;
 
 /// Class ids of quickjs-ng 0.16.2 (the `enum` at the top of `quickjs.c`, which is not
 /// exported). `tests::class_ids_match_engine` checks them against the engine.
-mod class_id {
+pub(crate) mod class_id {
     pub const NUMBER: u32 = 4;
     pub const STRING: u32 = 5;
     pub const BOOLEAN: u32 = 6;
@@ -273,7 +273,7 @@ fn capture<'js>(r: &Raw<'js>) -> Intrinsics<'js> {
 // ---------------------------------------------------------------------------------------
 
 /// A property found by its descriptor.
-enum Prop<'js> {
+pub(crate) enum Prop<'js> {
     /// A data property and its value.
     Data(Value<'js>),
     /// An accessor property: which halves exist, and the getter itself.
@@ -285,9 +285,9 @@ enum Prop<'js> {
 }
 
 /// An owned atom, freed on drop.
-struct Atom<'js> {
+pub(crate) struct Atom<'js> {
     p: *mut qjs::JSContext,
-    atom: qjs::JSAtom,
+    pub(crate) atom: qjs::JSAtom,
     _marker: PhantomData<&'js ()>,
 }
 
@@ -300,19 +300,19 @@ impl Drop for Atom<'_> {
 }
 
 /// An own key (atom) and whether it is enumerable.
-struct Key<'js> {
-    atom: Atom<'js>,
+pub(crate) struct Key<'js> {
+    pub(crate) atom: Atom<'js>,
     enumerable: bool,
 }
 
 /// Thin wrapper around the raw context pointer with safe helper methods.
-struct Raw<'js> {
+pub(crate) struct Raw<'js> {
     ctx: Ctx<'js>,
     p: *mut qjs::JSContext,
 }
 
 impl<'js> Raw<'js> {
-    fn new(ctx: &Ctx<'js>) -> Self {
+    pub(crate) fn new(ctx: &Ctx<'js>) -> Self {
         Raw { ctx: ctx.clone(), p: ctx.as_raw().as_ptr() }
     }
 
@@ -341,7 +341,7 @@ impl<'js> Raw<'js> {
         }
     }
 
-    fn atom(&self, name: &str) -> Option<Atom<'js>> {
+    pub(crate) fn atom(&self, name: &str) -> Option<Atom<'js>> {
         // SAFETY: pointer and length describe a valid byte buffer for the whole call.
         let atom = unsafe { qjs::JS_NewAtomLen(self.p, name.as_ptr().cast(), name.len() as _) };
         if atom == 0 {
@@ -363,28 +363,28 @@ impl<'js> Raw<'js> {
     }
 
     /// Runs one of the engine's class predicates (`JS_IsMap`, `JS_IsDate`, ...).
-    fn check(&self, v: &Value<'js>, pred: unsafe extern "C" fn(qjs::JSValue) -> bool) -> bool {
+    pub(crate) fn check(&self, v: &Value<'js>, pred: unsafe extern "C" fn(qjs::JSValue) -> bool) -> bool {
         // SAFETY: the predicates passed here only read the tag / class id / internal state
         // of the (live) value; they never run JS code or throw.
         unsafe { pred(v.as_raw()) }
     }
 
-    fn typed_array_type(&self, v: &Value<'js>) -> i32 {
+    pub(crate) fn typed_array_type(&self, v: &Value<'js>) -> i32 {
         // SAFETY: JS_GetTypedArrayType only reads the class id of the value.
         unsafe { qjs::JS_GetTypedArrayType(v.as_raw()) }
     }
 
-    fn is_object(&self, v: &Value<'js>) -> bool {
+    pub(crate) fn is_object(&self, v: &Value<'js>) -> bool {
         // SAFETY: tag inspection only.
         unsafe { qjs::JS_IsObject(v.as_raw()) }
     }
 
-    fn is_proxy(&self, v: &Value<'js>) -> bool {
+    pub(crate) fn is_proxy(&self, v: &Value<'js>) -> bool {
         // SAFETY: JS_IsProxy only reads the class id of an object value.
         self.is_object(v) && unsafe { qjs::JS_IsProxy(v.as_raw()) }
     }
 
-    fn class_id(&self, v: &Value<'js>) -> u32 {
+    pub(crate) fn class_id(&self, v: &Value<'js>) -> u32 {
         // SAFETY: JS_GetClassID only reads the class id (0 for non-objects).
         unsafe { qjs::JS_GetClassID(v.as_raw()) }
     }
@@ -406,7 +406,7 @@ impl<'js> Raw<'js> {
     }
 
     /// Reads an own property descriptor. Never called on proxies (their trap would run).
-    fn get_own(&self, obj: &Value<'js>, atom: qjs::JSAtom) -> Prop<'js> {
+    pub(crate) fn get_own(&self, obj: &Value<'js>, atom: qjs::JSAtom) -> Prop<'js> {
         if !self.is_object(obj) || self.is_proxy(obj) {
             return Prop::Missing;
         }
@@ -462,7 +462,7 @@ impl<'js> Raw<'js> {
     }
 
     /// The prototype of a non-proxy object (`None` for null, proxies, errors).
-    fn proto(&self, obj: &Value<'js>) -> Option<Value<'js>> {
+    pub(crate) fn proto(&self, obj: &Value<'js>) -> Option<Value<'js>> {
         if !self.is_object(obj) || self.is_proxy(obj) {
             return None;
         }
@@ -478,15 +478,25 @@ impl<'js> Raw<'js> {
 
     /// Own keys (strings and symbols, in engine order: indices, strings, symbols).
     fn own_keys(&self, obj: &Value<'js>, enum_only: bool) -> Vec<Key<'js>> {
+        let mut flags = (qjs::JS_GPN_STRING_MASK | qjs::JS_GPN_SYMBOL_MASK) as i32;
+        if enum_only {
+            flags |= qjs::JS_GPN_ENUM_ONLY as i32;
+        }
+        self.keys_with(obj, flags)
+    }
+
+    /// Own string keys, enumerable or not (no symbols), in engine order.
+    pub(crate) fn own_string_keys(&self, obj: &Value<'js>) -> Vec<Key<'js>> {
+        self.keys_with(obj, qjs::JS_GPN_STRING_MASK as i32)
+    }
+
+    /// Own keys selected by `JS_GPN_*` flags; empty for a non-object or a Proxy.
+    fn keys_with(&self, obj: &Value<'js>, flags: i32) -> Vec<Key<'js>> {
         if !self.is_object(obj) || self.is_proxy(obj) {
             return Vec::new();
         }
         let mut tab: *mut qjs::JSPropertyEnum = std::ptr::null_mut();
         let mut len: u32 = 0;
-        let mut flags = (qjs::JS_GPN_STRING_MASK | qjs::JS_GPN_SYMBOL_MASK) as i32;
-        if enum_only {
-            flags |= qjs::JS_GPN_ENUM_ONLY as i32;
-        }
         // SAFETY: `obj` is a live non-proxy object; on success `tab` points to `len`
         // entries that we release with JS_FreePropertyEnum after duplicating the atoms.
         let r = unsafe { qjs::JS_GetOwnPropertyNames(self.p, &mut tab, &mut len, obj.as_raw(), flags) };
@@ -601,7 +611,7 @@ impl<'js> Raw<'js> {
     }
 
     /// Engine string of an atom key (for string / index atoms).
-    fn atom_units(&self, atom: qjs::JSAtom) -> Vec<u16> {
+    pub(crate) fn atom_units(&self, atom: qjs::JSAtom) -> Vec<u16> {
         // SAFETY: JS_AtomToString returns a new string reference.
         match self.checked(unsafe { qjs::JS_AtomToString(self.p, atom) }) {
             Some(s) => self.string_units(&s),

@@ -34,6 +34,7 @@ mod modules;
 mod options;
 mod packs;
 mod raw;
+mod repl_support;
 mod report;
 mod runtime;
 mod script;
@@ -51,11 +52,19 @@ pub use limits::{Limits, MAX_STACK, MIN_STACK};
 pub use modules::{HostModule, HostModuleFn, KvStore, ModuleConfig};
 pub use options::{Clock, ContextOptions, Deterministic, Intrinsics};
 pub use packs::{Capabilities, FetchHandler, FetchRequest, FetchResponse, PACK_NAMES};
+pub use repl_support::{ReplBridge, ReplLine};
 pub use report::{ErrorReport, Report};
 pub use runtime::{spawn_watchdog, CancelHandle, Runtime};
 pub use script::{CacheKey, Script, ScriptOptions, MAX_SOURCE};
 
 /// Renders a guest value like Node's `util.inspect`, for callers that hold raw rquickjs values.
+///
+/// **Unstable**: only with the `unstable-engine` cargo feature (see [`Context::with_engine`]).
+#[cfg(feature = "unstable-engine")]
 pub use inspect::inspect as inspect_value;
 /// The engine bindings, for [`Context::with_engine`].
+///
+/// **Unstable**: only with the `unstable-engine` cargo feature. The engine's API is not part
+/// of sandvm's stable surface: its version and shape may change in any release.
+#[cfg(feature = "unstable-engine")]
 pub use rquickjs;

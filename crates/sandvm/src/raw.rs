@@ -16,7 +16,9 @@ pub(crate) fn c_name(name: &str) -> CString {
     CString::new(name.replace('\0', "\u{fffd}")).unwrap_or_default()
 }
 
-fn wrap<'js>(ctx: &Ctx<'js>, v: qjs::JSValue) -> RawResult<'js> {
+/// Takes ownership of a value the engine just returned for `ctx`: the value, or the pending
+/// exception (taken off the context) when it is the exception marker.
+pub(crate) fn wrap<'js>(ctx: &Ctx<'js>, v: qjs::JSValue) -> RawResult<'js> {
     // SAFETY: `v` is a fresh value (ownership passed to us) produced in `ctx`; a JS exception
     // marker carries no reference, and the pending exception is taken with `catch`.
     unsafe {

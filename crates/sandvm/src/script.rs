@@ -52,6 +52,8 @@ pub(crate) enum SourceKind {
     Script = 1,
     /// An ES module.
     Module = 2,
+    /// A classic script with top-level `await` (it evaluates to a promise of `{ value }`).
+    AsyncScript = 3,
 }
 
 /// Compiles `source` to bytecode on this thread's compiler (a context with `eval` enabled that
@@ -78,6 +80,7 @@ pub(crate) fn compile(source: &str, filename: &str, strict: bool, kind: SourceKi
         flags |= match kind {
             SourceKind::Script => qjs::JS_EVAL_TYPE_GLOBAL as i32,
             SourceKind::Module => qjs::JS_EVAL_TYPE_MODULE as i32,
+            SourceKind::AsyncScript => (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_ASYNC) as i32,
         };
         if strict {
             flags |= qjs::JS_EVAL_FLAG_STRICT as i32;
