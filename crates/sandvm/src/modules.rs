@@ -488,16 +488,17 @@ unsafe extern "C" fn normalize_cb(
 ) -> *mut c_char {
     let base = cstr_lossy(base);
     let spec = cstr_lossy(name);
+    // SAFETY: `ctx` is the live context the engine called us with.
+    let c = unsafe { Ctx::from_raw(std::ptr::NonNull::new_unchecked(ctx)) };
     // SAFETY: the engine calls us with `name` made by JS_AtomToCString (static imports) or
-    // JS_ToCString (`import()`); sandvm never calls JS_LoadModule with a string of its own.
-    let cut = !name.is_null() && unsafe { specifier::was_cut_at_nul(name) };
+    // JS_ToCString (`import()`); sandvm never calls JS_LoadModule (nor rquickjs'
+    // `Module::import`) with a string of its own.
+    let cut = !name.is_null() && unsafe { specifier::was_cut_at_nul(&c, name) } == Some(true);
     let result = std::panic::catch_unwind(|| match state_of(ctx) {
         _ if cut => Err(ModState::not_allowed(&spec, "the specifier contains a NUL character")),
         Some(st) => st.resolve(&base, &spec),
         None => Err(ModState::not_allowed(&spec, "module loading is not enabled for this context")),
     });
-    // SAFETY: `ctx` is the live context the engine called us with.
-    let c = unsafe { Ctx::from_raw(std::ptr::NonNull::new_unchecked(ctx)) };
     match result {
         Ok(Ok(resolved)) => match CString::new(resolved) {
             // SAFETY: js_strdup copies the string into engine memory, which the engine frees.

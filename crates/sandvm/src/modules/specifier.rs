@@ -3,27 +3,23 @@
 //! The engine hands module specifiers to the normalize callback as C strings, so
 //! `import('./ok.js\0/../../x')` arrives as `./ok.js`. Those C strings are made by the engine's
 //! `JS_ToCStringLen2` (for static imports through `JS_AtomToCString`, for `import()` through
-//! `JS_ToCString`), which returns the character buffer of an engine string: an 8-bit string
-//! whose header, just before the characters, holds the true length. Comparing that length
-//! with the C string's length tells a cut specifier from a whole one.
+//! `JS_ToCString`), which for a plain ASCII string returns the string's own character buffer:
+//! the engine's `struct JSString` header, just before the characters, holds the true length.
+//! Comparing that length with the C string's length tells a cut specifier from a whole one.
 //!
-//! The header layout is quickjs-ng's `struct JSString` (0.16.x, without `ENABLE_DUMPS`); the
-//! check validates what it reads (8-bit, plain kind, length not below the C length, a NUL at
-//! the recorded length) and the tests in `tests/modules_hostile.rs` pin the behaviour, so a
-//! layout change in an engine upgrade fails loudly instead of silently.
+//! The header's size depends on how the engine was built (`ENABLE_DUMPS` adds a list link), so
+//! it is not assumed: [`header_size`] measures it once per process on strings of known length
+//! made by the same engine call, trying the smaller size first. (A non-ASCII specifier is
+//! re-encoded into a fresh engine string whose header records the whole re-encoded length, so
+//! the same check holds.) When no size fits (another engine layout), detection is off: a cut
+//! specifier then still resolves only to its visible prefix, which the policy checks like any
+//! other. The tests in `tests/modules_hostile.rs` pin that detection works with the engine
+//! sandvm pins.
 
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, CStr};
+use std::sync::OnceLock;
 
-/// quickjs-ng's `struct JSString` header, which precedes the characters of a plain string.
-#[repr(C)]
-struct JsStringHeader {
-    /// `len: 31, is_wide_char: 1`.
-    len_wide: u32,
-    /// `hash: 28, kind: 2, atom_type: 2`.
-    hash_kind_atom: u32,
-    hash_next: u32,
-    first_weak_ref: *mut c_void,
-}
+use rquickjs::{qjs, Ctx};
 
 const LEN_MASK: u32 = 0x7fff_ffff;
 const WIDE_BIT: u32 = 1 << 31;
@@ -31,32 +27,89 @@ const KIND_SHIFT: u32 = 28;
 const KIND_MASK: u32 = 0b11;
 /// `JS_STRING_KIND_NORMAL`: the characters follow the header.
 const KIND_NORMAL: u32 = 0;
+/// `sizeof(struct JSString)` on 64-bit targets: without `ENABLE_DUMPS`, then with it.
+const CANDIDATES: [usize; 2] = [24, 40];
 
-/// True when the engine string behind `p` is longer than its C string: it holds a NUL, and
-/// what the callback sees is only its first part.
+static HEADER: OnceLock<Option<usize>> = OnceLock::new();
+
+/// The engine-recorded length of the plain 8-bit string whose characters start at `p`, when
+/// the header `size` bytes before it looks like one.
+///
+/// # Safety
+/// `p` must be the character buffer of an engine string returned by `JS_ToCStringLen2`, with
+/// at least `size` bytes of the same allocation before it.
+unsafe fn recorded_len(p: *const c_char, size: usize) -> Option<usize> {
+    // SAFETY: guaranteed by the caller; read as plain integers, unaligned-tolerant.
+    let (len_wide, hash_kind) = unsafe {
+        let head = p.cast::<u8>().sub(size);
+        (std::ptr::read_unaligned(head.cast::<u32>()), std::ptr::read_unaligned(head.add(4).cast::<u32>()))
+    };
+    let wide = len_wide & WIDE_BIT != 0;
+    let kind = (hash_kind >> KIND_SHIFT) & KIND_MASK;
+    (!wide && kind == KIND_NORMAL).then_some((len_wide & LEN_MASK) as usize)
+}
+
+/// Measures the header size on two engine strings of known lengths: the first candidate that
+/// reads back both lengths exactly. `None` when none does (or on a big-endian target, whose
+/// bit-field layout differs).
+fn measure(ctx: &Ctx<'_>) -> Option<usize> {
+    if !cfg!(all(target_endian = "little", target_pointer_width = "64")) {
+        return None;
+    }
+    let probes = ["sandvm-header-probe-0123456789abcdef".to_string(), "p".repeat(1021)];
+    let mut found: Option<usize> = None;
+    for size in CANDIDATES {
+        let fits = probes.iter().all(|text| {
+            let Ok(s) = rquickjs::String::from_str(ctx.clone(), text) else { return false };
+            let mut len: qjs::size_t = 0;
+            // SAFETY: a live string of `ctx`; the buffer is freed below, before the string.
+            let p = unsafe { qjs::JS_ToCStringLen2(ctx.as_raw().as_ptr(), &mut len, s.as_raw(), false) };
+            if p.is_null() {
+                let _ = ctx.catch();
+                return false;
+            }
+            // SAFETY: `p` comes from JS_ToCStringLen2 on a plain ASCII string (its own buffer,
+            // after a header of at least the smallest candidate size); a larger candidate is
+            // tried only when the smaller one did not read back the known lengths, i.e. when
+            // the header is that large.
+            let got = unsafe { recorded_len(p, size) };
+            // SAFETY: `p` was returned by JS_ToCStringLen2 for this context.
+            unsafe { qjs::JS_FreeCString(ctx.as_raw().as_ptr(), p) };
+            got == Some(text.len()) && len as usize == text.len()
+        });
+        if fits {
+            found = Some(size);
+            break;
+        }
+    }
+    found
+}
+
+/// The engine's string header size, measured once per process.
+fn header_size(ctx: &Ctx<'_>) -> Option<usize> {
+    *HEADER.get_or_init(|| measure(ctx))
+}
+
+/// Whether the specifier at `p` was cut at a NUL: `Some(true)` when the engine string behind
+/// it is longer than its C string, `Some(false)` when it is whole, `None` when this cannot be
+/// told (the header size could not be measured).
 ///
 /// # Safety
 /// `p` must be non-null and come from the engine's `JS_ToCString`/`JS_AtomToCString` (the
 /// module normalize callback's `module_name` as the engine passes it for static imports and
 /// `import()`), valid for the duration of the call.
-pub(super) unsafe fn was_cut_at_nul(p: *const c_char) -> bool {
-    if !cfg!(target_endian = "little") {
-        // The bit-field layout read below is the little-endian one.
-        return false;
-    }
+pub(super) unsafe fn was_cut_at_nul(ctx: &Ctx<'_>, p: *const c_char) -> Option<bool> {
+    let size = header_size(ctx)?;
     // SAFETY: the caller guarantees a NUL-terminated engine string.
     let c_len = unsafe { CStr::from_ptr(p) }.to_bytes().len();
-    // SAFETY: the caller guarantees `p` is the character buffer of a plain 8-bit engine
-    // string, which the engine allocates together with (and right after) its header; the
-    // header is read unaligned-tolerant and only as plain integers.
-    let head = unsafe { std::ptr::read_unaligned(p.cast::<JsStringHeader>().sub(1)) };
-    let len = (head.len_wide & LEN_MASK) as usize;
-    let wide = head.len_wide & WIDE_BIT != 0;
-    let kind = (head.hash_kind_atom >> KIND_SHIFT) & KIND_MASK;
-    if wide || kind != KIND_NORMAL || len <= c_len {
-        return false;
+    // SAFETY: the caller guarantees `p` is the buffer of an engine string made by
+    // JS_ToCStringLen2, which always sits right after a `size`-byte header (measured above).
+    match unsafe { recorded_len(p, size) } {
+        Some(len) if len > c_len => {
+            // SAFETY: an 8-bit engine string has `len` characters and a NUL after them, all
+            // inside its allocation.
+            Some(unsafe { *p.add(len) } == 0)
+        }
+        _ => Some(false),
     }
-    // SAFETY: a plain 8-bit engine string has `len` characters followed by a NUL, all inside
-    // its allocation (`len` was validated above to be past the first NUL).
-    unsafe { *p.add(len) == 0 }
 }
