@@ -96,18 +96,25 @@ impl RootDir {
         }
         let mut cur: Option<OwnedFd> = None;
         for d in dirs {
-            let next = match &cur {
-                Some(fd) => rustix::fs::openat(fd, *d, flags_dir(), Mode::empty()),
-                None => rustix::fs::openat(&self.fd, *d, flags_dir(), Mode::empty()),
+            let parent = cur.as_ref().unwrap_or(&self.fd);
+            let next = match rustix::fs::openat(parent, *d, flags_dir(), Mode::empty()) {
+                Ok(fd) => fd,
+                // O_DIRECTORY | O_NOFOLLOW on a link says ENOTDIR: tell a link from a file
+                // (only to classify the refusal; nothing is opened through it).
+                Err(Errno::NOTDIR) => {
+                    return Err(if is_link(parent, d) { OpenError::Symlink } else { OpenError::NotFound })
+                }
+                Err(e) => return Err(map_errno(e)),
             };
-            cur = Some(next.map_err(map_errno)?);
+            cur = Some(next);
         }
-        let file = match &cur {
-            Some(fd) => rustix::fs::openat(fd, *last, flags_file(), Mode::empty()),
-            None => rustix::fs::openat(&self.fd, *last, flags_file(), Mode::empty()),
-        };
-        file.map_err(map_errno)
+        rustix::fs::openat(cur.as_ref().unwrap_or(&self.fd), *last, flags_file(), Mode::empty()).map_err(map_errno)
     }
+}
+
+fn is_link(dir: &OwnedFd, name: &str) -> bool {
+    rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink)
 }
 
 /// Reads what `fd` refers to: a regular file of at most `max` bytes (checked on the descriptor
