@@ -493,9 +493,10 @@ unsafe extern "C" fn normalize_cb(
     // SAFETY: the engine calls us with `name` made by JS_AtomToCString (static imports) or
     // JS_ToCString (`import()`); sandvm never calls JS_LoadModule (nor rquickjs'
     // `Module::import`) with a string of its own.
-    let cut = !name.is_null() && unsafe { specifier::was_cut_at_nul(&c, name) } == Some(true);
+    let cut = if name.is_null() { Ok(false) } else { unsafe { specifier::was_cut_at_nul(&c, name) } };
     let result = std::panic::catch_unwind(|| match state_of(ctx) {
-        _ if cut => Err(ModState::not_allowed(&spec, "the specifier contains a NUL character")),
+        _ if cut.is_err() => Err(ModState::not_allowed(&spec, "the specifier cannot be checked (out of memory)")),
+        _ if matches!(cut, Ok(true)) => Err(ModState::not_allowed(&spec, "the specifier contains a NUL character")),
         Some(st) => st.resolve(&base, &spec),
         None => Err(ModState::not_allowed(&spec, "module loading is not enabled for this context")),
     });

@@ -278,3 +278,19 @@ fn deep_guest_values_convert_and_inspect_without_host_recursion() {
         assert_eq!(d, 101);
     });
 }
+
+#[test]
+fn console_lines_held_on_the_host_are_bounded_by_max_output() {
+    let c = ctx_with(sandvm::Limits { max_output: 1000, ..limits_ms(5000) }, ContextOptions::default());
+    // Empty lines cost one byte each (the newline): the flood stops at exactly 1,000 lines.
+    assert!(matches!(c.eval("for (;;) console.log()"), Err(Error::OutputLimit)));
+    let lines = c.take_console();
+    assert_eq!(lines.len(), 1000);
+    assert!(lines.iter().all(|l| l.text.is_empty()));
+    // Catching the error does not let the guest go on filling it.
+    assert!(matches!(
+        c.eval("try { for (;;) console.log('x') } catch (e) {} for (;;) console.log('y')"),
+        Err(Error::OutputLimit)
+    ));
+    assert_eq!(c.take_console().len(), 500);
+}

@@ -49,24 +49,27 @@ unsafe fn recorded_len(p: *const c_char, size: usize) -> Option<usize> {
     (!wide && kind == KIND_NORMAL).then_some((len_wide & LEN_MASK) as usize)
 }
 
+/// The probe strings could not be made (the runtime is out of memory).
+pub(super) struct Unmeasured;
+
 /// Measures the header size on two engine strings of known lengths: the first candidate that
-/// reads back both lengths exactly. `None` when none does (or on a big-endian target, whose
-/// bit-field layout differs).
-fn measure(ctx: &Ctx<'_>) -> Option<usize> {
+/// reads back both lengths exactly. `Ok(None)` when none does (or on a target whose bit-field
+/// layout differs); `Err` when the probes could not be made.
+fn measure(ctx: &Ctx<'_>) -> Result<Option<usize>, Unmeasured> {
     if !cfg!(all(target_endian = "little", target_pointer_width = "64")) {
-        return None;
+        return Ok(None);
     }
     let probes = ["sandvm-header-probe-0123456789abcdef".to_string(), "p".repeat(1021)];
-    let mut found: Option<usize> = None;
     for size in CANDIDATES {
-        let fits = probes.iter().all(|text| {
-            let Ok(s) = rquickjs::String::from_str(ctx.clone(), text) else { return false };
+        let mut fits = true;
+        for text in &probes {
+            let s = rquickjs::String::from_str(ctx.clone(), text).map_err(|_| Unmeasured)?;
             let mut len: qjs::size_t = 0;
             // SAFETY: a live string of `ctx`; the buffer is freed below, before the string.
             let p = unsafe { qjs::JS_ToCStringLen2(ctx.as_raw().as_ptr(), &mut len, s.as_raw(), false) };
             if p.is_null() {
                 let _ = ctx.catch();
-                return false;
+                return Err(Unmeasured);
             }
             // SAFETY: `p` comes from JS_ToCStringLen2 on a plain ASCII string (its own buffer,
             // after a header of at least the smallest candidate size); a larger candidate is
@@ -75,31 +78,35 @@ fn measure(ctx: &Ctx<'_>) -> Option<usize> {
             let got = unsafe { recorded_len(p, size) };
             // SAFETY: `p` was returned by JS_ToCStringLen2 for this context.
             unsafe { qjs::JS_FreeCString(ctx.as_raw().as_ptr(), p) };
-            got == Some(text.len()) && len as usize == text.len()
-        });
+            fits &= got == Some(text.len()) && len as usize == text.len();
+        }
         if fits {
-            found = Some(size);
-            break;
+            return Ok(Some(size));
         }
     }
-    found
+    Ok(None)
 }
 
-/// The engine's string header size, measured once per process.
-fn header_size(ctx: &Ctx<'_>) -> Option<usize> {
-    *HEADER.get_or_init(|| measure(ctx))
+/// The engine's string header size, measured once per process (a failed measurement is not
+/// kept, so memory pressure in one runtime cannot turn the check off for the others).
+fn header_size(ctx: &Ctx<'_>) -> Result<Option<usize>, Unmeasured> {
+    if let Some(size) = HEADER.get() {
+        return Ok(*size);
+    }
+    let size = measure(ctx)?;
+    Ok(*HEADER.get_or_init(|| size))
 }
 
-/// Whether the specifier at `p` was cut at a NUL: `Some(true)` when the engine string behind
-/// it is longer than its C string, `Some(false)` when it is whole, `None` when this cannot be
-/// told (the header size could not be measured).
+/// Whether the specifier at `p` was cut at a NUL: `Ok(true)` when the engine string behind
+/// it is longer than its C string, `Ok(false)` when it is whole or when this engine's layout is
+/// unknown, `Err` when the check could not run (out of memory): the caller refuses then.
 ///
 /// # Safety
 /// `p` must be non-null and come from the engine's `JS_ToCString`/`JS_AtomToCString` (the
 /// module normalize callback's `module_name` as the engine passes it for static imports and
 /// `import()`), valid for the duration of the call.
-pub(super) unsafe fn was_cut_at_nul(ctx: &Ctx<'_>, p: *const c_char) -> Option<bool> {
-    let size = header_size(ctx)?;
+pub(super) unsafe fn was_cut_at_nul(ctx: &Ctx<'_>, p: *const c_char) -> Result<bool, Unmeasured> {
+    let Some(size) = header_size(ctx)? else { return Ok(false) };
     // SAFETY: the caller guarantees a NUL-terminated engine string.
     let c_len = unsafe { CStr::from_ptr(p) }.to_bytes().len();
     // SAFETY: the caller guarantees `p` is the buffer of an engine string made by
@@ -108,8 +115,8 @@ pub(super) unsafe fn was_cut_at_nul(ctx: &Ctx<'_>, p: *const c_char) -> Option<b
         Some(len) if len > c_len => {
             // SAFETY: an 8-bit engine string has `len` characters and a NUL after them, all
             // inside its allocation.
-            Some(unsafe { *p.add(len) } == 0)
+            Ok(unsafe { *p.add(len) } == 0)
         }
-        _ => Some(false),
+        _ => Ok(false),
     }
 }
