@@ -784,7 +784,11 @@ impl Context {
     /// Runs `f` with the engine's own context handle, under the runtime's limits (an escape
     /// hatch for embedders that need the rquickjs API, such as REPL completion).
     ///
-    /// Keep guest values inside `f`: never store them or hand them to another context.
+    /// Keep guest values inside `f`: never store them or hand them to another context. Do not
+    /// load modules from here with `rquickjs::Module::import` (the engine's `JS_LoadModule`):
+    /// sandvm's module hooks rely on specifiers reaching them from guest code through the
+    /// engine, which is how they tell a specifier cut at a NUL; use
+    /// [`Context::run_module`] or a guest `import()` instead.
     ///
     /// # Errors
     /// [`Error::Host`] when the context cannot be set up or is already running.
