@@ -294,3 +294,23 @@ fn console_lines_held_on_the_host_are_bounded_by_max_output() {
     ));
     assert_eq!(c.take_console().len(), 500);
 }
+
+#[test]
+fn deep_error_cause_chains_and_lazy_depth_stay_bounded() {
+    on_small_stack(|| {
+        let c = ctx();
+        // An uncaught error whose cause chain is 100,000 long: a typed exception.
+        let err = c.eval("let e = new Error('root'); for (let i = 0; i < 1e5; i++) e = new Error('e' + i, { cause: e }); throw e").unwrap_err();
+        assert!(
+            matches!(&err, Error::Exception { name: Some(n), message, .. } if n == "Error" && message == "e99999"),
+            "{err:?}"
+        );
+        // An object that is infinitely deep through a getter: no JSON form, a truncated rendering.
+        let done = c.eval("const deep = { get next() { return { deep, next: this } } }; deep").unwrap();
+        assert_eq!(done.display, "{ next: [Getter] }");
+        let done = c.eval("const p = new Proxy({}, { get: (t, k) => k === 'toJSON' ? undefined : p, ownKeys: () => ['a'], getOwnPropertyDescriptor: () => ({ value: p, enumerable: true, configurable: true }) }); p").unwrap();
+        assert_eq!(done.value, None);
+        c.eval("console.log(p, deep)").unwrap();
+        assert_eq!(c.take_console().len(), 1);
+    });
+}
