@@ -67,6 +67,9 @@ fn host_modules_only_by_their_exact_allow_listed_name() {
         ("file:sandvm:kv", "ModuleNotAllowed"),
         ("file:///sandvm:kv", "ModuleNotAllowed"),
         ("./sandvm:crypto", "ModuleNotAllowed"),
+        // The allow-listed name followed by a NUL and anything: not cut down to it.
+        ("sandvm:crypto\0", "ModuleNotAllowed"),
+        ("sandvm:crypto\0/../sandvm:kv", "ModuleNotAllowed"),
     ];
     for (spec, name) in cases {
         assert_eq!(refusals(&c, spec), json!([name, name]), "{spec:?}");
