@@ -45,9 +45,31 @@ pub struct Stats {
     pub heap_peak_bytes: usize,
     /// Promise jobs executed.
     pub jobs: u64,
+    /// Bytes held at the end of the run by host-side stores the guest can fill (the
+    /// [`crate::KvStore`]s behind this context's `sandvm:kv` modules); outside the memory
+    /// limit, bounded by each store's own caps.
+    #[serde(default)]
+    pub host_bytes: usize,
 }
 
-pub(crate) type HostFn = Rc<dyn Fn(Json) -> std::result::Result<Json, String>>;
+pub(crate) type HostFn = Rc<dyn Fn(Json) -> std::result::Result<Json, HostThrow>>;
+
+/// What a host function throws into the guest when it fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HostThrow {
+    /// A plain `Error` with this message.
+    Error(String),
+    /// A `TypeError`; the message is prefixed with the function's name.
+    TypeError(String),
+    /// A `RangeError` (a host-side store is full); the message is prefixed with the function's name.
+    RangeError(String),
+}
+
+impl From<String> for HostThrow {
+    fn from(message: String) -> HostThrow {
+        HostThrow::Error(message)
+    }
+}
 
 #[derive(Clone)]
 enum Setup {
@@ -386,7 +408,7 @@ impl Context {
                 let req: crate::packs::FetchRequest =
                     serde_json::from_value(req).map_err(|e| format!("fetch: bad request: {e}"))?;
                 let resp = handler(req).map_err(|e| format!("fetch failed: {e}"))?;
-                serde_json::to_value(resp).map_err(|e| e.to_string())
+                serde_json::to_value(resp).map_err(|e| HostThrow::Error(e.to_string()))
             });
             let call = Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| {
                 call_host(&ctx, "fetch", &erased, args.0)
@@ -465,8 +487,9 @@ impl Context {
     ///
     /// # Errors
     /// [`Error::Host`] when the context cannot be set up, [`Error::MemoryLimit`] when the copy
-    /// does not fit.
+    /// does not fit, [`Error::TooDeep`] when `value` nests deeper than [`crate::MAX_JSON_DEPTH`].
     pub fn set_global(&self, name: &str, value: &Json) -> Result<()> {
+        convert::check_depth(value)?;
         self.add_setup(Setup::Global(name.to_string(), value.clone()))
     }
 
@@ -504,9 +527,9 @@ impl Context {
                 Err(_) if empty => serde_json::from_value::<A>(Json::Null),
                 Err(e) => Err(e),
             }
-            .map_err(|e| format!("\u{0}TypeError:invalid arguments: {e}"))?;
-            let r = f(a).map_err(|e| e.to_string())?;
-            serde_json::to_value(r).map_err(|e| format!("host function result is not JSON: {e}"))
+            .map_err(|e| HostThrow::TypeError(format!("invalid arguments: {e}")))?;
+            let r = f(a).map_err(|e| HostThrow::Error(e.to_string()))?;
+            serde_json::to_value(r).map_err(|e| HostThrow::Error(format!("host function result is not JSON: {e}")))
         });
         self.add_setup(Setup::HostFn(name.to_string(), erased))
     }
@@ -764,7 +787,10 @@ impl Context {
     /// **Unstable**: only with the `unstable-engine` cargo feature. The engine's API is not
     /// part of sandvm's stable surface and may change in any release; code in `f` can break
     /// every guarantee the sandbox makes. Keep guest values inside `f`: never store them or
-    /// hand them to another context.
+    /// hand them to another context. Do not load modules from here with
+    /// `rquickjs::Module::import` (the engine's `JS_LoadModule`): sandvm's module hooks rely on
+    /// specifiers reaching them from guest code through the engine, which is how they tell a
+    /// specifier cut at a NUL; use [`Context::run_module`] or a guest `import()` instead.
     ///
     /// # Errors
     /// [`Error::Host`] when the context cannot be set up or is already running.
@@ -894,6 +920,7 @@ impl Context {
             heap_bytes: heap.used(),
             heap_peak_bytes: heap.peak(),
             jobs,
+            host_bytes: self.options.modules.as_ref().map_or(0, |m| m.host_bytes()),
         });
         let spent = heap.refused()
             || match &result {
@@ -1052,10 +1079,9 @@ pub(crate) fn call_host<'js>(
             Ok(v) => Ok(v),
             Err(exc) => Err(ctx.throw(exc)),
         },
-        Ok(Err(msg)) => match msg.strip_prefix("\u{0}TypeError:") {
-            Some(m) => Err(rquickjs::Exception::throw_type(ctx, &format!("{name}: {m}"))),
-            None => Err(rquickjs::Exception::throw_message(ctx, &msg)),
-        },
+        Ok(Err(HostThrow::TypeError(m))) => Err(rquickjs::Exception::throw_type(ctx, &format!("{name}: {m}"))),
+        Ok(Err(HostThrow::RangeError(m))) => Err(rquickjs::Exception::throw_range(ctx, &format!("{name}: {m}"))),
+        Ok(Err(HostThrow::Error(msg))) => Err(rquickjs::Exception::throw_message(ctx, &msg)),
         Err(_) => Err(rquickjs::Exception::throw_internal(ctx, &format!("host function '{name}' panicked"))),
     }
 }

@@ -6,6 +6,43 @@ use serde_json::Value as Json;
 
 use crate::raw;
 
+/// Deepest nesting of arrays and objects copied between the host and the guest: 128 levels,
+/// the same cap `serde_json` applies when it parses. Deeper host values are refused with
+/// [`crate::Error::TooDeep`] (a guest `RangeError` where a host function returns one);
+/// deeper guest values have no JSON form on the host (`None`), as the engine's and
+/// `serde_json`'s own bounded recursion decide.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// Nesting depth of `v` (a scalar is 0), computed without recursion; stops counting once past
+/// `limit`.
+fn depth_within(v: &Json, limit: usize) -> bool {
+    let mut stack: Vec<(&Json, usize)> = vec![(v, 0)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Json>> = match v {
+            Json::Array(a) => Box::new(a.iter()),
+            Json::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        if d + 1 > limit {
+            return false;
+        }
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    true
+}
+
+/// Refuses host JSON nested deeper than [`MAX_JSON_DEPTH`].
+///
+/// # Errors
+/// [`crate::Error::TooDeep`].
+pub(crate) fn check_depth(v: &Json) -> crate::Result<()> {
+    if depth_within(v, MAX_JSON_DEPTH) {
+        Ok(())
+    } else {
+        Err(crate::Error::TooDeep { max: MAX_JSON_DEPTH })
+    }
+}
+
 /// Copies a guest value out as JSON, where it has a JSON form.
 ///
 /// Primitives convert directly; `undefined`, functions, symbols, bigints and non-finite
@@ -29,8 +66,14 @@ pub(crate) fn to_json<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> Option<Json> {
     }
 }
 
-/// Copies a host JSON value into the guest as a fresh value of `ctx`'s realm.
+/// Copies a host JSON value into the guest as a fresh value of `ctx`'s realm. A value nested
+/// deeper than [`MAX_JSON_DEPTH`] gives a guest `RangeError` (never host recursion that deep).
 pub(crate) fn from_json<'js>(ctx: &Ctx<'js>, v: &Json) -> raw::RawResult<'js> {
+    if !depth_within(v, MAX_JSON_DEPTH) {
+        let msg = format!("JSON value nested deeper than {MAX_JSON_DEPTH} levels");
+        let _ = rquickjs::Exception::throw_range(ctx, &msg);
+        return Err(ctx.catch());
+    }
     match v {
         Json::Null => Ok(Value::new_null(ctx.clone())),
         Json::Bool(b) => Ok(Value::new_bool(ctx.clone(), *b)),

@@ -86,6 +86,22 @@ pub enum Error {
     /// the host is invalid, a value cannot be converted.
     #[error("host error: {0}")]
     Host(String),
+    /// A host-side store a guest can fill (the `sandvm:kv` [`crate::KvStore`]) is at its cap.
+    /// Guests see a `RangeError` instead.
+    #[error("{store} is full: {message}")]
+    StoreFull {
+        /// Which store (`sandvm:kv`).
+        store: String,
+        /// Which cap was hit.
+        message: String,
+    },
+    /// A JSON value handed in by the host is nested deeper than [`crate::MAX_JSON_DEPTH`]
+    /// levels (copying it would recurse on the host's stack).
+    #[error("JSON value nested deeper than {max} levels")]
+    TooDeep {
+        /// The cap that was passed.
+        max: usize,
+    },
     /// The process has as many abandoned guest threads (stuck past their deadline in a
     /// builtin the engine cannot interrupt) as its cap allows; no new work starts until some
     /// of them end. See [`crate::set_max_abandoned_threads`].
@@ -109,7 +125,7 @@ fn position(line: Option<u32>, column: Option<u32>) -> String {
 impl Error {
     /// The stable machine-readable kind used in the JSON contract: `syntax`, `exception`,
     /// `module_not_found`, `module_not_allowed`, `timeout`, `memory_limit`, `stack_overflow`, `output_limit`, `job_limit`, `cancelled`,
-    /// `unsettled`, `cached_data_rejected`, `host` or `saturated`.
+    /// `unsettled`, `cached_data_rejected`, `host`, `saturated`, `store_full` or `too_deep`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Syntax { .. } => "syntax",
@@ -126,6 +142,8 @@ impl Error {
             Error::CachedDataRejected(_) => "cached_data_rejected",
             Error::Host(_) => "host",
             Error::Saturated { .. } => "saturated",
+            Error::StoreFull { .. } => "store_full",
+            Error::TooDeep { .. } => "too_deep",
         }
     }
 

@@ -46,10 +46,12 @@ pub use abandon::{
 pub use cache::{BytecodeCache, CacheStats};
 pub use console::{ConsoleEntry, ConsoleLevel};
 pub use context::{run_in_new_context, CompiledFunction, Completion, Context, EvalOptions, Outcome, Stats};
+pub use convert::MAX_JSON_DEPTH;
 pub use error::{Error, Result};
 pub use inspect::InspectOptions;
 pub use limits::{Limits, MAX_STACK, MIN_STACK};
 pub use modules::{HostModule, HostModuleFn, KvStore, ModuleConfig};
+pub use modules::{KV_DEFAULT_MAX_BYTES, KV_DEFAULT_MAX_ENTRIES};
 pub use options::{Clock, ContextOptions, Deterministic, Intrinsics};
 pub use packs::{Capabilities, FetchHandler, FetchRequest, FetchResponse, PACK_NAMES};
 pub use repl_support::{ReplBridge, ReplLine};

@@ -9,15 +9,22 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rquickjs::function::Rest;
 use rquickjs::{qjs, Ctx, Function, Object, Persistent, Value};
 use serde_json::Value as Json;
 
 use crate::cache::BytecodeCache;
+use crate::context::HostThrow;
 use crate::script::SourceKind;
 use crate::{raw, Error, Result};
+
+mod beneath;
+mod kv;
+mod specifier;
+
+pub use kv::{KvStore, KV_DEFAULT_MAX_BYTES, KV_DEFAULT_MAX_ENTRIES};
 
 /// A function exported by a host module: JSON arguments (an array) in, JSON out; an `Err`
 /// becomes a guest exception.
@@ -28,7 +35,12 @@ pub type HostModuleFn = Arc<dyn Fn(Json) -> std::result::Result<Json, String> + 
 enum HostExport {
     Value(Json),
     Function(HostModuleFn),
+    /// A built-in export that can throw typed guest errors (`RangeError` when a store is full).
+    Native(NativeFn),
 }
+
+/// A built-in host export: like [`HostModuleFn`], but its errors say which guest error to throw.
+type NativeFn = Arc<dyn Fn(Json) -> std::result::Result<Json, HostThrow> + Send + Sync>;
 
 /// A synthetic module implemented by the host (`import { sha256 } from 'sandvm:crypto'`).
 ///
@@ -37,6 +49,8 @@ enum HostExport {
 #[derive(Clone, Default)]
 pub struct HostModule {
     exports: BTreeMap<String, HostExport>,
+    /// The host-side stores behind its exports, counted in [`crate::Stats::host_bytes`].
+    stores: Vec<KvStore>,
 }
 
 impl std::fmt::Debug for HostModule {
@@ -88,73 +102,21 @@ impl HostModule {
     }
 
     /// `sandvm:kv`: a key/value map kept by the host: `get(key)`, `set(key, value)`,
-    /// `has(key)`, `delete(key)`, `keys()`. Values are copied as JSON.
+    /// `has(key)`, `delete(key)`, `keys()`. Values are copied as JSON. `set` throws a guest
+    /// `RangeError` when the store is at its caps (see [`KvStore`]); the bytes it holds are
+    /// counted in the run's [`crate::Stats::host_bytes`].
     pub fn kv(store: KvStore) -> HostModule {
-        let (a, b, c, d, e) = (store.clone(), store.clone(), store.clone(), store.clone(), store);
-        let key = |args: &Json| -> std::result::Result<String, String> {
-            args.get(0).and_then(Json::as_str).map(str::to_string).ok_or_else(|| "kv: the key must be a string".into())
-        };
-        HostModule::new()
-            .function("get", move |args| Ok(a.get(&key(&args)?).unwrap_or(Json::Null)))
-            .function("set", move |args| {
-                let k = key(&args)?;
-                let v = args.get(1).cloned().unwrap_or(Json::Null);
-                b.set(&k, v)?;
-                Ok(Json::Null)
-            })
-            .function("has", move |args| Ok(Json::Bool(c.get(&key(&args)?).is_some())))
-            .function("delete", move |args| Ok(Json::Bool(d.delete(&key(&args)?))))
-            .function("keys", move |_| Ok(Json::Array(e.keys().into_iter().map(Json::String).collect())))
-    }
-}
-
-/// A host-side key/value store shared with guests through [`HostModule::kv`]. Cheap to clone
-/// (a shared handle); safe to use from several threads.
-#[derive(Clone, Debug, Default)]
-pub struct KvStore {
-    inner: Arc<Mutex<BTreeMap<String, Json>>>,
-    max_entries: Option<usize>,
-}
-
-impl KvStore {
-    /// An empty store with no size limit.
-    pub fn new() -> KvStore {
-        KvStore::default()
-    }
-
-    /// An empty store that refuses new keys beyond `n` entries.
-    pub fn with_max_entries(n: usize) -> KvStore {
-        KvStore { inner: Arc::default(), max_entries: Some(n) }
-    }
-
-    /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<Json> {
-        self.inner.lock().ok()?.get(key).cloned()
-    }
-
-    /// Sets `key`.
-    ///
-    /// # Errors
-    /// A message when the store is full.
-    pub fn set(&self, key: &str, value: Json) -> std::result::Result<(), String> {
-        let mut m = self.inner.lock().map_err(|_| "kv: store unavailable".to_string())?;
-        if let Some(max) = self.max_entries {
-            if m.len() >= max && !m.contains_key(key) {
-                return Err(format!("kv: store is full ({max} entries)"));
-            }
+        let mut m = HostModule::new();
+        for (name, f) in kv::exports(&store) {
+            m.exports.insert(name.to_string(), HostExport::Native(f));
         }
-        m.insert(key.to_string(), value);
-        Ok(())
+        m.stores.push(store);
+        m
     }
 
-    /// Removes `key`; true when it was there.
-    pub fn delete(&self, key: &str) -> bool {
-        self.inner.lock().map(|mut m| m.remove(key).is_some()).unwrap_or(false)
-    }
-
-    /// All keys, sorted.
-    pub fn keys(&self) -> Vec<String> {
-        self.inner.lock().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    /// Bytes held by the host-side stores behind this module's exports.
+    fn host_bytes(&self) -> usize {
+        self.stores.iter().map(KvStore::bytes).sum()
     }
 }
 
@@ -178,6 +140,7 @@ impl KvStore {
 pub struct ModuleConfig {
     sources: BTreeMap<String, Arc<str>>,
     root: Option<PathBuf>,
+    root_dir: Option<Arc<beneath::RootDir>>,
     allow: Vec<String>,
     host: BTreeMap<String, HostModule>,
     commonjs: bool,
@@ -205,6 +168,7 @@ impl Default for ModuleConfig {
         ModuleConfig {
             sources: BTreeMap::new(),
             root: None,
+            root_dir: None,
             allow: Vec::new(),
             host: BTreeMap::new(),
             commonjs: true,
@@ -228,19 +192,25 @@ impl ModuleConfig {
         self
     }
 
-    /// Allows relative imports of files under `dir` (and only there): `..` above the root,
-    /// absolute paths, symlinks leading outside it and non-UTF-8 files are refused. Bare
-    /// specifiers are not looked up on disk.
+    /// Allows relative imports of regular files under `dir` (and only there): `..` above the
+    /// root, absolute paths, non-UTF-8 files and FIFOs or devices are refused, and so is
+    /// **every symlink under the root**, wherever it points (the root itself may be reached
+    /// through links). Bare specifiers are not looked up on disk.
+    ///
+    /// The directory is opened once, here; each module is then opened relative to that handle
+    /// without following links (`openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`, or a
+    /// per-component `O_NOFOLLOW` walk on kernels without it) and read from the descriptor
+    /// that was opened, so nothing swapped in between a check and the read can redirect it.
     ///
     /// # Errors
     /// [`Error::Host`] when `dir` is not a readable directory.
     pub fn root(mut self, dir: impl AsRef<Path>) -> Result<ModuleConfig> {
         let dir = dir.as_ref();
         let canon = dir.canonicalize().map_err(|e| Error::Host(format!("module root {}: {e}", dir.display())))?;
-        if !canon.is_dir() {
-            return Err(Error::Host(format!("module root {} is not a directory", dir.display())));
-        }
+        let handle =
+            beneath::RootDir::open(&canon).map_err(|e| Error::Host(format!("module root {}: {e}", dir.display())))?;
         self.root = Some(canon);
+        self.root_dir = Some(Arc::new(handle));
         Ok(self)
     }
 
@@ -285,6 +255,11 @@ impl ModuleConfig {
     /// True when the CommonJS `require` is given to guests.
     pub(crate) fn has_commonjs(&self) -> bool {
         self.commonjs
+    }
+
+    /// Bytes held by the host-side stores of its host modules (`sandvm:kv`).
+    pub(crate) fn host_bytes(&self) -> usize {
+        self.host.values().map(HostModule::host_bytes).sum()
     }
 
     fn allowed(&self, name: &str) -> bool {
@@ -380,6 +355,10 @@ impl ModState {
     }
 
     /// Resolves `spec` imported from `base` to a module name, applying the policy.
+    ///
+    /// Host modules are reached only by their exact registered (and allow-listed) name: a
+    /// relative specifier never resolves to one (`./sandvm:kv` is refused), nor does a
+    /// case, percent-encoding, query or scheme variant (those are simply other names).
     fn resolve(&self, base: &str, spec: &str) -> std::result::Result<String, ModError> {
         let c = &self.config;
         if spec.is_empty() || spec.contains('\\') || spec.contains('\0') {
@@ -399,9 +378,13 @@ impl ModState {
         }
         if spec.starts_with("./") || spec.starts_with("../") {
             let base = if c.host.contains_key(base) { "" } else { base };
-            return join_relative(base, spec)
+            let name = join_relative(base, spec)
                 .filter(|n| !n.is_empty())
-                .ok_or_else(|| Self::not_allowed(spec, "it leaves the module root"));
+                .ok_or_else(|| Self::not_allowed(spec, "it leaves the module root"))?;
+            if c.host.contains_key(&name) || name.starts_with("sandvm:") {
+                return Err(Self::not_allowed(spec, "a relative specifier cannot name a host module"));
+            }
+            return Ok(name);
         }
         if c.sources.contains_key(spec) {
             return Ok(spec.to_string());
@@ -409,10 +392,14 @@ impl ModState {
         Err(ModError::NotFound(spec.into(), format!("cannot find module '{spec}'")))
     }
 
-    /// Finds the source (or host module) of a resolved name.
+    /// Finds the source (or host module) of a resolved name. A host module is handed out only
+    /// under an allow-listed name, whatever [`ModState::resolve`] let through.
     fn origin(&self, name: &str) -> std::result::Result<Origin, ModError> {
         let c = &self.config;
         if let Some(h) = c.host.get(name) {
+            if !c.allowed(name) {
+                return Err(Self::not_allowed(name, "the host has not allow-listed it"));
+            }
             return Ok(Origin::Host(h.clone()));
         }
         if let Some(src) = c.sources.get(name) {
@@ -421,29 +408,19 @@ impl ModState {
             }
             return Ok(Origin::Source(src.clone()));
         }
-        let Some(root) = &c.root else {
+        let Some(root) = &c.root_dir else {
             return Err(ModError::NotFound(name.into(), format!("cannot find module '{name}'")));
         };
-        let rel = Path::new(name);
-        if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+        if Path::new(name).components().any(|c| !matches!(c, Component::Normal(_))) {
             return Err(Self::not_allowed(name, "it leaves the module root"));
         }
-        let path = root.join(rel);
-        let canon = match path.canonicalize() {
-            Ok(p) => p,
-            Err(_) => return Err(ModError::NotFound(name.into(), format!("cannot find module '{name}'"))),
-        };
-        if !canon.starts_with(root) {
-            return Err(Self::not_allowed(name, "it resolves (through a symlink) outside the module root"));
-        }
-        let meta = std::fs::metadata(&canon).map_err(|e| ModError::NotFound(name.into(), format!("{name}: {e}")))?;
-        if !meta.is_file() {
-            return Err(ModError::NotFound(name.into(), format!("'{name}' is not a file")));
-        }
-        if meta.len() > c.max_module_bytes as u64 {
-            return Err(Self::not_allowed(name, &format!("larger than {} bytes", c.max_module_bytes)));
-        }
-        let bytes = std::fs::read(&canon).map_err(|e| ModError::NotFound(name.into(), format!("{name}: {e}")))?;
+        let bytes = root.read(name, c.max_module_bytes).map_err(|e| match e {
+            beneath::OpenError::NotFound => ModError::NotFound(name.into(), format!("cannot find module '{name}'")),
+            beneath::OpenError::NotAFile => ModError::NotFound(name.into(), format!("'{name}' is not a regular file")),
+            beneath::OpenError::Symlink => Self::not_allowed(name, "symlinks under the module root are not followed"),
+            beneath::OpenError::TooLarge(max) => Self::not_allowed(name, &format!("larger than {max} bytes")),
+            beneath::OpenError::Io(msg) => ModError::NotFound(name.into(), format!("{name}: {msg}")),
+        })?;
         let text = String::from_utf8(bytes).map_err(|_| Self::not_allowed(name, "the file is not valid UTF-8"))?;
         Ok(Origin::Source(text.into()))
     }
@@ -511,12 +488,18 @@ unsafe extern "C" fn normalize_cb(
 ) -> *mut c_char {
     let base = cstr_lossy(base);
     let spec = cstr_lossy(name);
+    // SAFETY: `ctx` is the live context the engine called us with.
+    let c = unsafe { Ctx::from_raw(std::ptr::NonNull::new_unchecked(ctx)) };
+    // SAFETY: the engine calls us with `name` made by JS_AtomToCString (static imports) or
+    // JS_ToCString (`import()`); sandvm never calls JS_LoadModule (nor rquickjs'
+    // `Module::import`) with a string of its own.
+    let cut = if name.is_null() { Ok(false) } else { unsafe { specifier::was_cut_at_nul(&c, name) } };
     let result = std::panic::catch_unwind(|| match state_of(ctx) {
+        _ if cut.is_err() => Err(ModState::not_allowed(&spec, "the specifier cannot be checked (out of memory)")),
+        _ if matches!(cut, Ok(true)) => Err(ModState::not_allowed(&spec, "the specifier contains a NUL character")),
         Some(st) => st.resolve(&base, &spec),
         None => Err(ModState::not_allowed(&spec, "module loading is not enabled for this context")),
     });
-    // SAFETY: `ctx` is the live context the engine called us with.
-    let c = unsafe { Ctx::from_raw(std::ptr::NonNull::new_unchecked(ctx)) };
     match result {
         Ok(Ok(resolved)) => match CString::new(resolved) {
             // SAFETY: js_strdup copies the string into engine memory, which the engine frees.
@@ -640,19 +623,23 @@ unsafe extern "C" fn host_init(ctx: *mut qjs::JSContext, m: *mut qjs::JSModuleDe
 }
 
 fn export_value<'js>(ctx: &Ctx<'js>, name: &str, e: &HostExport) -> rquickjs::Result<Value<'js>> {
-    match e {
-        HostExport::Value(j) => crate::convert::from_json(ctx, j).map_err(|exc| ctx.throw(exc)),
+    let erased: crate::context::HostFn = match e {
+        HostExport::Value(j) => return crate::convert::from_json(ctx, j).map_err(|exc| ctx.throw(exc)),
         HostExport::Function(f) => {
             let f = f.clone();
-            let fname = name.to_string();
-            let erased: crate::context::HostFn = Rc::new(move |args| f(args));
-            let func = Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| {
-                crate::context::call_host(&ctx, &fname, &erased, args.0)
-            })?
-            .with_name(name)?;
-            Ok(func.into_value())
+            Rc::new(move |args| f(args).map_err(HostThrow::Error))
         }
-    }
+        HostExport::Native(f) => {
+            let f = f.clone();
+            Rc::new(move |args| f(args))
+        }
+    };
+    let fname = name.to_string();
+    let func = Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| {
+        crate::context::call_host(&ctx, &fname, &erased, args.0)
+    })?
+    .with_name(name)?;
+    Ok(func.into_value())
 }
 
 /// Installs the CommonJS `require` on the global object of `ctx`.
