@@ -38,20 +38,51 @@ fn js_parts(name: &str) -> String {
 
 /// Compiles a Mustache template to a factory whose result is `function (s, b, ind)`:
 /// `s` the context stack, `b` the block overrides, `ind` the indentation.
+///
+/// Linear in the source: each source text that section bodies point into (for lambdas) is
+/// emitted once, as a factory constant `Sn`, and sections pass their range of it.
 pub(crate) fn mustache(nodes: &[MNode]) -> String {
-    let mut out = String::from("(function(R,M){return ");
-    m_fn(nodes, &mut out);
+    let mut sources = MSources::default();
+    let mut body = String::new();
+    m_fn(nodes, &mut body, &mut sources);
+    let mut out = String::from("(function(R,M){");
+    for (i, text) in sources.texts.iter().enumerate() {
+        out.push_str(&format!("var S{i}={};", js_str(text)));
+    }
+    out.push_str("return ");
+    out.push_str(&body);
     out.push_str(";})");
     out
 }
 
-fn m_fn(nodes: &[MNode], out: &mut String) {
+/// The distinct source texts referred to by section bodies, in order of first use.
+#[derive(Default)]
+struct MSources {
+    texts: Vec<std::rc::Rc<str>>,
+    /// Address of a text → its index in `texts`.
+    index: std::collections::HashMap<usize, usize>,
+}
+
+impl MSources {
+    /// The index of `text` (compared by identity: one entry per parse).
+    fn index(&mut self, text: &std::rc::Rc<str>) -> usize {
+        let key = std::rc::Rc::as_ptr(text).cast::<u8>() as usize;
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        self.texts.push(std::rc::Rc::clone(text));
+        self.index.insert(key, self.texts.len() - 1);
+        self.texts.len() - 1
+    }
+}
+
+fn m_fn(nodes: &[MNode], out: &mut String, srcs: &mut MSources) {
     out.push_str("function(s,b,ind){var o=\"\";");
-    m_nodes(nodes, out);
+    m_nodes(nodes, out, srcs);
     out.push_str("return o;}");
 }
 
-fn m_nodes(nodes: &[MNode], out: &mut String) {
+fn m_nodes(nodes: &[MNode], out: &mut String, srcs: &mut MSources) {
     for n in nodes {
         match n {
             MNode::Text(t) => {
@@ -65,12 +96,20 @@ fn m_nodes(nodes: &[MNode], out: &mut String) {
             }
             MNode::Section { name, inverted: false, children, raw, delims } => {
                 out.push_str(&format!("o+=M.sec(s,{},function(s){{var o=\"\";", js_parts(name)));
-                m_nodes(children, out);
-                out.push_str(&format!("return o;}},{},{},{},b);", js_str(raw), js_str(&delims.0), js_str(&delims.1)));
+                m_nodes(children, out, srcs);
+                let si = srcs.index(&raw.src);
+                // The raw body is cut from `Sn` only when a lambda asks for it.
+                out.push_str(&format!(
+                    "return o;}},S{si},{},{},{},{},b);",
+                    raw.start,
+                    raw.end,
+                    js_str(&delims.0),
+                    js_str(&delims.1)
+                ));
             }
             MNode::Section { name, inverted: true, children, .. } => {
                 out.push_str(&format!("if(M.inv(s,{})){{", js_parts(name)));
-                m_nodes(children, out);
+                m_nodes(children, out, srcs);
                 out.push('}');
             }
             MNode::Partial { name, dynamic, indent } => {
@@ -93,7 +132,7 @@ fn m_nodes(nodes: &[MNode], out: &mut String) {
                         out.push(',');
                     }
                     out.push_str(&format!("[{},", js_str(bname)));
-                    m_fn(children, out);
+                    m_fn(children, out, srcs);
                     out.push(']');
                 }
                 out.push_str(&format!("],{ind});"));
@@ -103,12 +142,12 @@ fn m_nodes(nodes: &[MNode], out: &mut String) {
                 match indent {
                     Some(i) => {
                         out.push_str(&format!("o+=(b[{key}]||"));
-                        m_fn(children, out);
+                        m_fn(children, out, srcs);
                         out.push_str(&format!(")(s,b,ind+{});", js_str(i)));
                     }
                     None => {
                         out.push_str(&format!("o+=b[{key}]?b[{key}](s,b,\"\"):(function(){{var o=\"\";"));
-                        m_nodes(children, out);
+                        m_nodes(children, out, srcs);
                         out.push_str("return o;})();");
                     }
                 }
@@ -156,7 +195,15 @@ struct Gen<'a> {
     temps: usize,
     /// Block parameters of the enclosing programs, innermost first.
     bp_stack: Vec<Vec<String>>,
+    /// Bytes of program bodies that may still be spliced into callers. A spliced body is a
+    /// copy (the program's own function is emitted too), and bodies nest: this budget keeps
+    /// the generated code linear in the source.
+    splice_budget: usize,
 }
+
+/// Bytes of spliced bodies allowed per byte of template source (plus [`SPLICE_MAX`] × 16):
+/// ample for the nesting real templates have.
+const SPLICE_PER_SOURCE_BYTE: usize = 8;
 
 /// Compiles a Handlebars program to a factory whose result is the main program function
 /// `function (c, data, depths, bps, P)`.
@@ -176,6 +223,7 @@ pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> String {
         bodies: std::collections::HashMap::new(),
         temps: 0,
         bp_stack: Vec::new(),
+        splice_budget: src.len().saturating_mul(SPLICE_PER_SOURCE_BYTE).saturating_add(16 * SPLICE_MAX),
     };
     let main = g.program(prog);
     // Locals of the factory shared by every program: the runtime functions used on the fast
@@ -464,21 +512,8 @@ impl Gen<'_> {
         let nbp = b.program.as_ref().map_or(0, |p| p.block_params.len());
         let fn_n = b.program.as_ref().map(|p| self.child(p));
         let inv_n = b.inverse.as_ref().map(|p| self.child(p));
-        // Each branch: the program's body spliced in (it appends to `o`), else a direct call.
-        let branch = |g: &Self, n: Option<usize>, p: Option<&Program>| -> String {
-            let (Some(n), Some(p)) = (n, p) else { return String::new() };
-            if p.block_params.is_empty() {
-                if let Some(body) = g.bodies.get(&n) {
-                    return body.clone();
-                }
-            }
-            // A program that never reads its block parameters is given the current ones
-            // instead of a copy with an (undefined) entry for this block.
-            let bps = if g.uses_bps(n) { "[undefined].concat(bps)" } else { "bps" };
-            format!("o+=cp(p{n},c,data,depths,{bps},P);")
-        };
-        let fn_code = branch(self, fn_n, b.program.as_ref());
-        let inv_code = branch(self, inv_n, b.inverse.as_ref());
+        let fn_code = self.branch(fn_n, b.program.as_ref());
+        let inv_code = self.branch(inv_n, b.inverse.as_ref());
         let (truthy, falsy) = if unless { (inv_code, fn_code) } else { (fn_code, inv_code) };
         let wrap = |n: Option<usize>| match n {
             None => "null".to_string(),
@@ -495,6 +530,24 @@ impl Gen<'_> {
              if(!v||typeof v===\"object\"&&isA(v)&&v.length===0){{{falsy}}}else{{{truthy}}}R.loc=l{t};}}\
              else o+=R.raw({generic});if(o.length>R.max)R.ol();"
         ))
+    }
+
+    /// One branch of an inlined `if`: the body of program `n` spliced in (it appends to
+    /// `o`) while the splice budget lasts, else a direct call.
+    fn branch(&mut self, n: Option<usize>, p: Option<&Program>) -> String {
+        let (Some(n), Some(p)) = (n, p) else { return String::new() };
+        if p.block_params.is_empty() {
+            if let Some(body) = self.bodies.get(&n) {
+                if body.len() <= self.splice_budget {
+                    self.splice_budget -= body.len();
+                    return body.clone();
+                }
+            }
+        }
+        // A program that never reads its block parameters is given the current ones
+        // instead of a copy with an (undefined) entry for this block.
+        let bps = if self.uses_bps(n) { "[undefined].concat(bps)" } else { "bps" };
+        format!("o+=cp(p{n},c,data,depths,{bps},P);")
     }
 
     /// Whether the body of program `n` refers to its block parameters (directly or by
