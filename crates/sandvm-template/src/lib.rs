@@ -123,6 +123,28 @@ impl std::fmt::Debug for Templates {
 /// Parsing and code generation are linear in the source and bounded: see [`MAX_NESTING`],
 /// [`MAX_SOURCE_BYTES`] and [`MAX_GENERATED_BYTES`].
 fn compile_js(source: &str, options: &TemplateOptions, otag: &str, ctag: &str) -> Result<String, parse::PError> {
+    on_compile_thread(|| compile_here(source, options, otag, ctag))
+}
+
+/// Stack size of the thread that parses templates and generates code: their recursion is
+/// bounded by [`MAX_NESTING`] (measured under 20 KiB per level in debug builds), so the
+/// caller's stack size (a small async worker's, say) never matters.
+const COMPILE_STACK: usize = 16 << 20;
+
+/// Runs `f` on a scoped thread with a [`COMPILE_STACK`] stack. A panic in `f` (a bug) is
+/// reported as an error, never propagated.
+fn on_compile_thread<T: Send>(f: impl FnOnce() -> parse::PResult<T> + Send) -> parse::PResult<T> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("sandvm-template-compile".into())
+            .stack_size(COMPILE_STACK)
+            .spawn_scoped(scope, f)
+            .map_err(|e| parse::PError::new(format!("cannot start the template compiler thread: {e}"), 0))?;
+        handle.join().unwrap_or_else(|_| Err(parse::PError::new("internal error: the template compiler panicked", 0)))
+    })
+}
+
+fn compile_here(source: &str, options: &TemplateOptions, otag: &str, ctag: &str) -> Result<String, parse::PError> {
     let js = match options.mode {
         Mode::Mustache => {
             let nodes = mustache::parse_with(source, otag, ctag)?;
@@ -149,10 +171,10 @@ fn parse_error(name: &str, source: &str, e: parse::PError) -> TemplateError {
 /// # Errors
 /// [`TemplateError::Parse`] with the 1-based line and column of the first error.
 pub fn check(source: &str, mode: Mode) -> Result<()> {
-    let r = match mode {
+    let r = on_compile_thread(|| match mode {
         Mode::Mustache => mustache::parse(source).map(|_| ()),
         Mode::Handlebars => hbs::parse(source).map(|_| ()),
-    };
+    });
     r.map_err(|e| parse_error("<template>", source, e))
 }
 
