@@ -2,8 +2,10 @@
 //! `(function (R, M) { …; return main; })` that runs inside the sandbox with the runtime
 //! prelude (`runtime.js`): `R` is the Handlebars runtime, `M` the Mustache runtime.
 
+use crate::error::CompileLimit;
 use crate::hbs::{Block, Expr, PartialName, PathExpr, Program, Sexpr, Stmt};
 use crate::mustache::MNode;
+use crate::parse::{PError, PResult, MAX_GENERATED_BYTES};
 
 /// A JavaScript string literal for `s` (JSON escaping, plus U+2028/U+2029).
 pub(crate) fn js_str(s: &str) -> String {
@@ -187,6 +189,9 @@ struct Gen<'a> {
     /// Constants hoisted to the factory (source locations, path segment arrays): `(text, name)`.
     consts: std::cell::RefCell<Consts>,
     line_starts: Vec<usize>,
+    /// `char_blocks[k]`: the number of characters starting before byte `k * CHAR_BLOCK` (so
+    /// that a column costs O(CHAR_BLOCK), not O(line length)).
+    char_blocks: Vec<usize>,
     src: &'a str,
     programs: Vec<String>,
     /// Bodies of the programs that may be spliced into a caller, by program index.
@@ -199,6 +204,9 @@ struct Gen<'a> {
     /// copy (the program's own function is emitted too), and bodies nest: this budget keeps
     /// the generated code linear in the source.
     splice_budget: usize,
+    /// Bytes of program functions generated so far: generation stops early past
+    /// [`MAX_GENERATED_BYTES`].
+    emitted: usize,
 }
 
 /// Bytes of spliced bodies allowed per byte of template source (plus [`SPLICE_MAX`] × 16):
@@ -207,25 +215,40 @@ const SPLICE_PER_SOURCE_BYTE: usize = 8;
 
 /// Compiles a Handlebars program to a factory whose result is the main program function
 /// `function (c, data, depths, bps, P)`.
-pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> String {
+///
+/// # Errors
+/// A [`CompileLimit::GeneratedSize`] error when the code would exceed
+/// [`MAX_GENERATED_BYTES`] (generation stops as soon as it does).
+pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> PResult<String> {
     let mut line_starts = vec![0];
     for (i, b) in src.bytes().enumerate() {
         if b == b'\n' {
             line_starts.push(i + 1);
         }
     }
+    let mut char_blocks = vec![0];
+    let mut chars = 0;
+    for chunk in src.as_bytes().chunks(CHAR_BLOCK) {
+        chars += char_starts(chunk);
+        char_blocks.push(chars);
+    }
     let mut g = Gen {
         opts,
         consts: std::cell::RefCell::new(Consts::default()),
         line_starts,
+        char_blocks,
         src,
         programs: Vec::new(),
         bodies: std::collections::HashMap::new(),
         temps: 0,
         bp_stack: Vec::new(),
         splice_budget: src.len().saturating_mul(SPLICE_PER_SOURCE_BYTE).saturating_add(16 * SPLICE_MAX),
+        emitted: 0,
     };
     let main = g.program(prog);
+    if g.emitted > MAX_GENERATED_BYTES {
+        return Err(PError::limit(CompileLimit::GeneratedSize, MAX_GENERATED_BYTES, 0));
+    }
     // Locals of the factory shared by every program: the runtime functions used on the fast
     // paths, the built-in helpers (to detect overrides at render time) and the constants.
     let mut out =
@@ -238,7 +261,15 @@ pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> String {
         out.push_str(p);
     }
     out.push_str(&format!("return p{main};}})"));
-    out
+    Ok(out)
+}
+
+/// Bytes per entry of `Gen::char_blocks`.
+const CHAR_BLOCK: usize = 64;
+
+/// The number of UTF-8 characters that start in `bytes`.
+fn char_starts(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
 enum Class {
@@ -254,8 +285,15 @@ impl Gen<'_> {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self.src.get(start..offset).map_or(0, |s| s.chars().count()) + 1;
+        let col = self.chars_before(offset).saturating_sub(self.chars_before(start)) + 1;
         self.konst(format!("[{},{}]", line + 1, col))
+    }
+
+    /// The number of characters that start before byte `offset` of the source.
+    fn chars_before(&self, offset: usize) -> usize {
+        let offset = offset.min(self.src.len());
+        let k = offset / CHAR_BLOCK;
+        self.char_blocks[k] + char_starts(&self.src.as_bytes()[k * CHAR_BLOCK..offset])
     }
 
     /// A factory-level constant holding `text` (an array literal that is only ever read):
@@ -290,11 +328,15 @@ impl Gen<'_> {
             }
         }
         for s in &prog.body {
+            if self.emitted.saturating_add(body.len()) > MAX_GENERATED_BYTES {
+                break;
+            }
             self.stmt(s, &mut body);
         }
         self.programs[idx] = format!(
             "function p{idx}(c,data,depths,bps,P){{var o=\"\",v,co=c!=null&&typeof c===\"object\";{body}return o;}}"
         );
+        self.emitted = self.emitted.saturating_add(self.programs[idx].len());
         // A body that declares no inline partials and never reads its block parameters
         // (`bps`, also passed on to nested programs) can be spliced into a caller that has
         // the same context, data, depths and partials (see `fast_if`).

@@ -152,7 +152,7 @@ fn compile_here(source: &str, options: &TemplateOptions, otag: &str, ctag: &str)
         }
         Mode::Handlebars => {
             let prog = hbs::parse(source)?;
-            codegen::handlebars(&prog, source, codegen::HbsGen { strict: options.strict })
+            codegen::handlebars(&prog, source, codegen::HbsGen { strict: options.strict })?
         }
     };
     parse::check_generated(js)

@@ -4,9 +4,11 @@
 use crate::error::CompileLimit;
 
 /// Deepest nesting of blocks, sections, `else if` chains, subexpressions, inline partials
-/// and partial blocks in one template. Parsing, whitespace control and code generation
-/// recurse once per level, so this also bounds the host stack they use.
-pub const MAX_NESTING: usize = 256;
+/// and partial blocks in one template (the root counts as one level). Parsing, whitespace
+/// control and code generation recurse once per level, so this also bounds the host stack
+/// they use. 128: rendering a template nested this deep fits the default sandbox stack
+/// (`sandvm::Limits::default()`); real templates nest a few levels.
+pub const MAX_NESTING: usize = 128;
 
 /// Largest template source, in bytes (1 MiB).
 pub const MAX_SOURCE_BYTES: usize = 1 << 20;
