@@ -126,6 +126,22 @@ impl std::fmt::Display for CompileLimit {
 }
 
 impl TemplateError {
+    /// A stable machine-readable name of the error: `parse`, `template`, `unknown_template`,
+    /// `unknown_partial`, `unknown_helper`, `invalid_helper`, `too_complex`, or for
+    /// [`TemplateError::Sandbox`] the sandbox error's own kind ([`sandvm::Error::kind`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TemplateError::Parse { .. } => "parse",
+            TemplateError::Template { .. } => "template",
+            TemplateError::Sandbox(e) => e.kind(),
+            TemplateError::UnknownTemplate(_) => "unknown_template",
+            TemplateError::UnknownPartial { .. } => "unknown_partial",
+            TemplateError::UnknownHelper { .. } => "unknown_helper",
+            TemplateError::InvalidHelper(_) => "invalid_helper",
+            TemplateError::TooComplex { .. } => "too_complex",
+        }
+    }
+
     /// True when the error means a sandbox limit was hit (timeout, memory, stack depth or
     /// output size).
     pub fn is_limit(&self) -> bool {

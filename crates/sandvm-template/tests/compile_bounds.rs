@@ -45,6 +45,12 @@ fn five_thousand_nested_ifs_are_a_typed_error() {
     let mut t = Templates::new(sandvm::Limits::default()).unwrap();
     assert_nesting(t.register_template("deep", &src), col, "deep");
     assert_nesting(t.render_str(&src, &json!({})), col, "<inline>");
+    let e = t.render_str(&src, &json!({})).unwrap_err();
+    assert_eq!(e.kind(), "too_complex");
+    assert_eq!(
+        e.to_string(),
+        format!("<inline>:1:{col}: the template exceeds the nesting depth limit ({MAX_NESTING})")
+    );
     // Nothing was registered; the set still works.
     assert!(matches!(t.render("deep", &json!({})), Err(TemplateError::UnknownTemplate(_))));
     assert_eq!(t.render_str("{{#if a}}ok{{/if}}", &json!({"a": 1})).unwrap(), "ok");
