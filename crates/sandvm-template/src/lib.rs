@@ -33,6 +33,23 @@
 //!   inheritance (`{{<parent}}{{$block}}`) and dynamic names (`{{>*name}}`). Registered
 //!   helpers are visible as lambdas at the bottom of the context stack.
 //!
+//! ## Bounds on template text
+//! Parsing and code generation run on the host, so they are bounded before any sandbox
+//! limit applies: at most [`MAX_NESTING`] nested levels, [`MAX_SOURCE_BYTES`] of source and
+//! [`MAX_GENERATED_BYTES`] of generated JavaScript per template, with code generation
+//! linear in the source. Exceeding one is a [`TemplateError::TooComplex`] naming the bound
+//! and the position — also for text compiled at render time (`Handlebars.compile`,
+//! `Handlebars.registerPartial`, Mustache lambdas). The compiler runs on its own thread with
+//! a fixed stack, whatever the caller's stack size.
+//!
+//! ## Guest code and the runtime
+//! Helpers, helper scripts and lambdas are guest code. The host hook that compiles template
+//! text at render time is captured by the runtime prelude and removed from the global object
+//! before any guest code runs; the runtime's own state is private to the prelude, and its
+//! entry points need a per-set secret. Only errors raised by the runtime carry that secret,
+//! so a helper that throws an object shaped like one (`{svt: "output_limit"}`) is reported
+//! as the thrown value it is ([`sandvm::Error::Exception`]), never as a limit.
+//!
 //! ## Context reuse
 //! One [`sandvm::Context`] is reused for all renders of a [`Templates`]: its contents are the
 //! runtime prelude, the compiled templates and partials, and the helpers — all registered by

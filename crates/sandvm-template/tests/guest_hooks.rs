@@ -179,3 +179,19 @@ fn genuine_output_limit_is_still_reported() {
         Err(TemplateError::Sandbox(sandvm::Error::OutputLimit))
     ));
 }
+
+#[test]
+fn hooks_stay_hidden_after_the_sandbox_is_rebuilt() {
+    let mut t = t();
+    t.register_helper_js(
+        "probe",
+        "function () { return typeof __svt_compile + ',' + Handlebars.compile('[{{x}}]')({x: 1}); }",
+    )
+    .unwrap();
+    assert_eq!(t.render_str("{{probe}}", &json!({})).unwrap(), "undefined,[1]");
+    // A render that hits a limit replaces the engine; everything is installed again.
+    t.register_partial("loop", "x{{> loop}}").unwrap();
+    let e = t.render_str("{{> loop}}", &json!({})).unwrap_err();
+    assert!(e.is_limit(), "{e:?}");
+    assert_eq!(t.render_str("{{probe}}", &json!({})).unwrap(), "undefined,[1]");
+}
