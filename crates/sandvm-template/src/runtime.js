@@ -12,6 +12,7 @@
   var isArray = Array.isArray;
   var defineProperty = Object.defineProperty;
   var freeze = Object.freeze;
+  var create = Object.create;
   var geval = G.eval;
   var hostCompileFn = G.__svt_compile;
   delete G.__svt_compile;
@@ -49,7 +50,9 @@
   // token; anything else passes unchanged (the host then reports it as an exception).
   function exit(e) {
     if (!genuine.has(e)) return e;
-    var o = {};
+    // No prototype: no inherited setter or `toJSON` (guest code may have added one to
+    // `Object.prototype`) ever sees the token.
+    var o = create(null);
     for (var k in e) if (hasOwn.call(e, k)) o[k] = e[k];
     o.token = TOKEN;
     return o;

@@ -195,3 +195,27 @@ fn hooks_stay_hidden_after_the_sandbox_is_rebuilt() {
     assert!(e.is_limit(), "{e:?}");
     assert_eq!(t.render_str("{{probe}}", &json!({})).unwrap(), "undefined,[1]");
 }
+
+#[test]
+fn the_token_cannot_be_stolen_through_object_prototype() {
+    let mut t = t();
+    // A helpers script plants a setter and a `toJSON` on `Object.prototype` to catch the
+    // token when the runtime's error leaves it, then a helper forges an error with it.
+    t.register_helpers_script(
+        "var stolen = [];
+         Object.defineProperty(Object.prototype, 'token', {
+           set: function (v) { stolen.push(v); }, get: function () { return undefined; }, configurable: true });
+         Object.prototype.toJSON = function () { if (this.token) stolen.push(this.token); return this; };
+         module.exports = {
+           forge: function () { throw {svt: 'output_limit', message: 'x', token: stolen[0]}; },
+           count: function () { return String(stolen.length); }
+         };",
+    )
+    .unwrap();
+    assert!(matches!(t.render_str("{{> nope}}", &json!({})), Err(TemplateError::UnknownPartial { .. })));
+    assert_eq!(t.render_str("{{count}}", &json!({})).unwrap(), "0");
+    assert!(matches!(
+        t.render_str("{{forge}}", &json!({})),
+        Err(TemplateError::Sandbox(sandvm::Error::Exception { .. }))
+    ));
+}
