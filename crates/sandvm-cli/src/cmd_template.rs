@@ -5,9 +5,10 @@
 //! sandvm template check page.hbs
 //! ```
 //!
-//! Exit codes: 0 ok, 1 template error (parse error, missing helper or partial, a helper that
-//! threw; the message carries `line:column`), 2 usage or I/O error, 3 limit hit (timeout,
-//! memory, stack, output).
+//! Exit codes: 0 ok, 1 template error (parse error, a template too deeply nested or too
+//! large, missing helper or partial, a helper that threw; the message carries
+//! `line:column`), 2 usage or I/O error (including a partials directory with a symbolic link
+//! leading outside it or not resolving), 3 limit hit (timeout, memory, stack, output).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -89,6 +90,9 @@ fn display(path: &Path) -> String {
 fn template_fail(file: &str, e: TemplateError) -> Fail {
     match e {
         TemplateError::Parse { message, line, column, .. } => Fail(1, format!("{file}:{line}:{column}: {message}")),
+        TemplateError::TooComplex { limit, max, line, column, .. } => {
+            Fail(1, format!("{file}:{line}:{column}: the template exceeds the {limit} limit ({max})"))
+        }
         TemplateError::Sandbox(inner) => {
             let code = if inner.is_limit() || matches!(inner, sandvm::Error::Cancelled) {
                 3
@@ -103,28 +107,79 @@ fn template_fail(file: &str, e: TemplateError) -> Fail {
     }
 }
 
+/// Deepest subdirectory of a partials directory that is read.
+const MAX_PARTIAL_DIR_DEPTH: usize = 16;
+
+/// Most files read from a partials directory.
+const MAX_PARTIAL_FILES: usize = 10_000;
+
 /// Collects the partial files of `dir` (recursively), named by their relative path without
-/// extension, with `/` separators.
+/// extension, with `/` separators; each comes with the resolved path to read.
+///
+/// Same policy as the module root: a symbolic link is followed only when it resolves inside
+/// the directory (one leading outside, or one that does not resolve — a loop, a dangling
+/// link — is an error), a directory reached twice (through a link) is read once, and the
+/// depth and number of files are bounded.
 fn partial_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, Fail> {
+    let root = dir
+        .canonicalize()
+        .map_err(|e| Fail(2, format!("cannot read the partials directory {}: {e}", dir.display())))?;
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d)
-            .map_err(|e| Fail(2, format!("cannot read the partials directory {}: {e}", d.display())))?;
+    let mut seen_dirs = std::collections::HashSet::from([root.clone()]);
+    // (path as named under `dir`, resolved path, depth)
+    let mut stack = vec![(dir.to_path_buf(), root.clone(), 0usize)];
+    while let Some((named, real, depth)) = stack.pop() {
+        let entries = std::fs::read_dir(&real)
+            .map_err(|e| Fail(2, format!("cannot read the partials directory {}: {e}", named.display())))?;
         for entry in entries {
-            let entry = entry.map_err(|e| Fail(2, format!("cannot read {}: {e}", d.display())))?;
-            let path = entry.path();
+            let entry = entry.map_err(|e| Fail(2, format!("cannot read {}: {e}", named.display())))?;
             let file_name = entry.file_name();
             if file_name.to_string_lossy().starts_with('.') {
                 continue;
             }
-            if path.is_dir() {
-                stack.push(path);
+            let path = named.join(&file_name);
+            let kind = entry.file_type().map_err(|e| Fail(2, format!("cannot read {}: {e}", path.display())))?;
+            let resolved = if kind.is_symlink() {
+                let target = entry.path().canonicalize().map_err(|e| {
+                    Fail(2, format!("partial {}: the symbolic link does not resolve: {e}", path.display()))
+                })?;
+                if !target.starts_with(&root) {
+                    return Err(Fail(
+                        2,
+                        format!("partial {}: the symbolic link leads outside the partials directory", path.display()),
+                    ));
+                }
+                target
+            } else {
+                real.join(&file_name)
+            };
+            let meta =
+                std::fs::metadata(&resolved).map_err(|e| Fail(2, format!("cannot read {}: {e}", path.display())))?;
+            if meta.is_dir() {
+                if depth + 1 > MAX_PARTIAL_DIR_DEPTH {
+                    return Err(Fail(
+                        2,
+                        format!("partials directory {}: nested deeper than {MAX_PARTIAL_DIR_DEPTH}", path.display()),
+                    ));
+                }
+                if seen_dirs.insert(resolved.clone()) {
+                    stack.push((path, resolved, depth + 1));
+                }
                 continue;
+            }
+            if !meta.is_file() {
+                // A FIFO or a device would block or never end.
+                return Err(Fail(2, format!("partial {}: not a regular file", path.display())));
+            }
+            if out.len() >= MAX_PARTIAL_FILES {
+                return Err(Fail(
+                    2,
+                    format!("partials directory {}: more than {MAX_PARTIAL_FILES} files", dir.display()),
+                ));
             }
             let rel = path.strip_prefix(dir).unwrap_or(&path).with_extension("");
             let name: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-            out.push((name.join("/"), path));
+            out.push((name.join("/"), resolved));
         }
     }
     out.sort();

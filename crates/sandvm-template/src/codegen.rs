@@ -2,8 +2,10 @@
 //! `(function (R, M) { …; return main; })` that runs inside the sandbox with the runtime
 //! prelude (`runtime.js`): `R` is the Handlebars runtime, `M` the Mustache runtime.
 
+use crate::error::CompileLimit;
 use crate::hbs::{Block, Expr, PartialName, PathExpr, Program, Sexpr, Stmt};
 use crate::mustache::MNode;
+use crate::parse::{PError, PResult, MAX_GENERATED_BYTES};
 
 /// A JavaScript string literal for `s` (JSON escaping, plus U+2028/U+2029).
 pub(crate) fn js_str(s: &str) -> String {
@@ -38,20 +40,51 @@ fn js_parts(name: &str) -> String {
 
 /// Compiles a Mustache template to a factory whose result is `function (s, b, ind)`:
 /// `s` the context stack, `b` the block overrides, `ind` the indentation.
+///
+/// Linear in the source: each source text that section bodies point into (for lambdas) is
+/// emitted once, as a factory constant `Sn`, and sections pass their range of it.
 pub(crate) fn mustache(nodes: &[MNode]) -> String {
-    let mut out = String::from("(function(R,M){return ");
-    m_fn(nodes, &mut out);
+    let mut sources = MSources::default();
+    let mut body = String::new();
+    m_fn(nodes, &mut body, &mut sources);
+    let mut out = String::from("(function(R,M){");
+    for (i, text) in sources.texts.iter().enumerate() {
+        out.push_str(&format!("var S{i}={};", js_str(text)));
+    }
+    out.push_str("return ");
+    out.push_str(&body);
     out.push_str(";})");
     out
 }
 
-fn m_fn(nodes: &[MNode], out: &mut String) {
+/// The distinct source texts referred to by section bodies, in order of first use.
+#[derive(Default)]
+struct MSources {
+    texts: Vec<std::rc::Rc<str>>,
+    /// Address of a text → its index in `texts`.
+    index: std::collections::HashMap<usize, usize>,
+}
+
+impl MSources {
+    /// The index of `text` (compared by identity: one entry per parse).
+    fn index(&mut self, text: &std::rc::Rc<str>) -> usize {
+        let key = std::rc::Rc::as_ptr(text).cast::<u8>() as usize;
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        self.texts.push(std::rc::Rc::clone(text));
+        self.index.insert(key, self.texts.len() - 1);
+        self.texts.len() - 1
+    }
+}
+
+fn m_fn(nodes: &[MNode], out: &mut String, srcs: &mut MSources) {
     out.push_str("function(s,b,ind){var o=\"\";");
-    m_nodes(nodes, out);
+    m_nodes(nodes, out, srcs);
     out.push_str("return o;}");
 }
 
-fn m_nodes(nodes: &[MNode], out: &mut String) {
+fn m_nodes(nodes: &[MNode], out: &mut String, srcs: &mut MSources) {
     for n in nodes {
         match n {
             MNode::Text(t) => {
@@ -65,12 +98,20 @@ fn m_nodes(nodes: &[MNode], out: &mut String) {
             }
             MNode::Section { name, inverted: false, children, raw, delims } => {
                 out.push_str(&format!("o+=M.sec(s,{},function(s){{var o=\"\";", js_parts(name)));
-                m_nodes(children, out);
-                out.push_str(&format!("return o;}},{},{},{},b);", js_str(raw), js_str(&delims.0), js_str(&delims.1)));
+                m_nodes(children, out, srcs);
+                let si = srcs.index(&raw.src);
+                // The raw body is cut from `Sn` only when a lambda asks for it.
+                out.push_str(&format!(
+                    "return o;}},S{si},{},{},{},{},b);",
+                    raw.start,
+                    raw.end,
+                    js_str(&delims.0),
+                    js_str(&delims.1)
+                ));
             }
             MNode::Section { name, inverted: true, children, .. } => {
                 out.push_str(&format!("if(M.inv(s,{})){{", js_parts(name)));
-                m_nodes(children, out);
+                m_nodes(children, out, srcs);
                 out.push('}');
             }
             MNode::Partial { name, dynamic, indent } => {
@@ -93,7 +134,7 @@ fn m_nodes(nodes: &[MNode], out: &mut String) {
                         out.push(',');
                     }
                     out.push_str(&format!("[{},", js_str(bname)));
-                    m_fn(children, out);
+                    m_fn(children, out, srcs);
                     out.push(']');
                 }
                 out.push_str(&format!("],{ind});"));
@@ -103,12 +144,12 @@ fn m_nodes(nodes: &[MNode], out: &mut String) {
                 match indent {
                     Some(i) => {
                         out.push_str(&format!("o+=(b[{key}]||"));
-                        m_fn(children, out);
+                        m_fn(children, out, srcs);
                         out.push_str(&format!(")(s,b,ind+{});", js_str(i)));
                     }
                     None => {
                         out.push_str(&format!("o+=b[{key}]?b[{key}](s,b,\"\"):(function(){{var o=\"\";"));
-                        m_nodes(children, out);
+                        m_nodes(children, out, srcs);
                         out.push_str("return o;})();");
                     }
                 }
@@ -148,6 +189,9 @@ struct Gen<'a> {
     /// Constants hoisted to the factory (source locations, path segment arrays): `(text, name)`.
     consts: std::cell::RefCell<Consts>,
     line_starts: Vec<usize>,
+    /// `char_blocks[k]`: the number of characters starting before byte `k * CHAR_BLOCK` (so
+    /// that a column costs O(CHAR_BLOCK), not O(line length)).
+    char_blocks: Vec<usize>,
     src: &'a str,
     programs: Vec<String>,
     /// Bodies of the programs that may be spliced into a caller, by program index.
@@ -156,28 +200,55 @@ struct Gen<'a> {
     temps: usize,
     /// Block parameters of the enclosing programs, innermost first.
     bp_stack: Vec<Vec<String>>,
+    /// Bytes of program bodies that may still be spliced into callers. A spliced body is a
+    /// copy (the program's own function is emitted too), and bodies nest: this budget keeps
+    /// the generated code linear in the source.
+    splice_budget: usize,
+    /// Bytes of program functions generated so far: generation stops early past
+    /// [`MAX_GENERATED_BYTES`].
+    emitted: usize,
 }
+
+/// Bytes of spliced bodies allowed per byte of template source (plus [`SPLICE_MAX`] × 16):
+/// ample for the nesting real templates have.
+const SPLICE_PER_SOURCE_BYTE: usize = 8;
 
 /// Compiles a Handlebars program to a factory whose result is the main program function
 /// `function (c, data, depths, bps, P)`.
-pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> String {
+///
+/// # Errors
+/// A [`CompileLimit::GeneratedSize`] error when the code would exceed
+/// [`MAX_GENERATED_BYTES`] (generation stops as soon as it does).
+pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> PResult<String> {
     let mut line_starts = vec![0];
     for (i, b) in src.bytes().enumerate() {
         if b == b'\n' {
             line_starts.push(i + 1);
         }
     }
+    let mut char_blocks = vec![0];
+    let mut chars = 0;
+    for chunk in src.as_bytes().chunks(CHAR_BLOCK) {
+        chars += char_starts(chunk);
+        char_blocks.push(chars);
+    }
     let mut g = Gen {
         opts,
         consts: std::cell::RefCell::new(Consts::default()),
         line_starts,
+        char_blocks,
         src,
         programs: Vec::new(),
         bodies: std::collections::HashMap::new(),
         temps: 0,
         bp_stack: Vec::new(),
+        splice_budget: src.len().saturating_mul(SPLICE_PER_SOURCE_BYTE).saturating_add(16 * SPLICE_MAX),
+        emitted: 0,
     };
     let main = g.program(prog);
+    if g.emitted > MAX_GENERATED_BYTES {
+        return Err(PError::limit(CompileLimit::GeneratedSize, MAX_GENERATED_BYTES, 0));
+    }
     // Locals of the factory shared by every program: the runtime functions used on the fast
     // paths, the built-in helpers (to detect overrides at render time) and the constants.
     let mut out =
@@ -190,7 +261,15 @@ pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> String {
         out.push_str(p);
     }
     out.push_str(&format!("return p{main};}})"));
-    out
+    Ok(out)
+}
+
+/// Bytes per entry of `Gen::char_blocks`.
+const CHAR_BLOCK: usize = 64;
+
+/// The number of UTF-8 characters that start in `bytes`.
+fn char_starts(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
 enum Class {
@@ -206,8 +285,15 @@ impl Gen<'_> {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self.src.get(start..offset).map_or(0, |s| s.chars().count()) + 1;
+        let col = self.chars_before(offset).saturating_sub(self.chars_before(start)) + 1;
         self.konst(format!("[{},{}]", line + 1, col))
+    }
+
+    /// The number of characters that start before byte `offset` of the source.
+    fn chars_before(&self, offset: usize) -> usize {
+        let offset = offset.min(self.src.len());
+        let k = offset / CHAR_BLOCK;
+        self.char_blocks[k] + char_starts(&self.src.as_bytes()[k * CHAR_BLOCK..offset])
     }
 
     /// A factory-level constant holding `text` (an array literal that is only ever read):
@@ -242,11 +328,15 @@ impl Gen<'_> {
             }
         }
         for s in &prog.body {
+            if self.emitted.saturating_add(body.len()) > MAX_GENERATED_BYTES {
+                break;
+            }
             self.stmt(s, &mut body);
         }
         self.programs[idx] = format!(
             "function p{idx}(c,data,depths,bps,P){{var o=\"\",v,co=c!=null&&typeof c===\"object\";{body}return o;}}"
         );
+        self.emitted = self.emitted.saturating_add(self.programs[idx].len());
         // A body that declares no inline partials and never reads its block parameters
         // (`bps`, also passed on to nested programs) can be spliced into a caller that has
         // the same context, data, depths and partials (see `fast_if`).
@@ -464,21 +554,8 @@ impl Gen<'_> {
         let nbp = b.program.as_ref().map_or(0, |p| p.block_params.len());
         let fn_n = b.program.as_ref().map(|p| self.child(p));
         let inv_n = b.inverse.as_ref().map(|p| self.child(p));
-        // Each branch: the program's body spliced in (it appends to `o`), else a direct call.
-        let branch = |g: &Self, n: Option<usize>, p: Option<&Program>| -> String {
-            let (Some(n), Some(p)) = (n, p) else { return String::new() };
-            if p.block_params.is_empty() {
-                if let Some(body) = g.bodies.get(&n) {
-                    return body.clone();
-                }
-            }
-            // A program that never reads its block parameters is given the current ones
-            // instead of a copy with an (undefined) entry for this block.
-            let bps = if g.uses_bps(n) { "[undefined].concat(bps)" } else { "bps" };
-            format!("o+=cp(p{n},c,data,depths,{bps},P);")
-        };
-        let fn_code = branch(self, fn_n, b.program.as_ref());
-        let inv_code = branch(self, inv_n, b.inverse.as_ref());
+        let fn_code = self.branch(fn_n, b.program.as_ref());
+        let inv_code = self.branch(inv_n, b.inverse.as_ref());
         let (truthy, falsy) = if unless { (inv_code, fn_code) } else { (fn_code, inv_code) };
         let wrap = |n: Option<usize>| match n {
             None => "null".to_string(),
@@ -495,6 +572,24 @@ impl Gen<'_> {
              if(!v||typeof v===\"object\"&&isA(v)&&v.length===0){{{falsy}}}else{{{truthy}}}R.loc=l{t};}}\
              else o+=R.raw({generic});if(o.length>R.max)R.ol();"
         ))
+    }
+
+    /// One branch of an inlined `if`: the body of program `n` spliced in (it appends to
+    /// `o`) while the splice budget lasts, else a direct call.
+    fn branch(&mut self, n: Option<usize>, p: Option<&Program>) -> String {
+        let (Some(n), Some(p)) = (n, p) else { return String::new() };
+        if p.block_params.is_empty() {
+            if let Some(body) = self.bodies.get(&n) {
+                if body.len() <= self.splice_budget {
+                    self.splice_budget -= body.len();
+                    return body.clone();
+                }
+            }
+        }
+        // A program that never reads its block parameters is given the current ones
+        // instead of a copy with an (undefined) entry for this block.
+        let bps = if self.uses_bps(n) { "[undefined].concat(bps)" } else { "bps" };
+        format!("o+=cp(p{n},c,data,depths,{bps},P);")
     }
 
     /// Whether the body of program `n` refers to its block parameters (directly or by

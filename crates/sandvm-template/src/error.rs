@@ -64,9 +64,84 @@ pub enum TemplateError {
     /// evaluate to a function).
     #[error("invalid helper: {0}")]
     InvalidHelper(String),
+    /// The template exceeds a compile-time bound ([`CompileLimit`]): it nests too deeply, its
+    /// source is too large, or the JavaScript generated for it would be too large. Raised
+    /// before any code runs, whatever the sandbox limits are.
+    #[error("{name}:{line}:{column}: the template exceeds the {limit} limit ({max})")]
+    TooComplex {
+        /// Which bound was exceeded.
+        limit: CompileLimit,
+        /// The bound's value (see [`CompileLimit`] for its unit).
+        max: usize,
+        /// The template's name (`<inline>` for [`crate::Templates::render_str`], `<runtime>`
+        /// for text compiled at render time by a helper or a Mustache lambda).
+        name: String,
+        /// 1-based line where the bound was crossed (1 for size bounds).
+        line: u32,
+        /// 1-based column where the bound was crossed (1 for size bounds).
+        column: u32,
+    },
+}
+
+/// A compile-time bound on template text (see [`TemplateError::TooComplex`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CompileLimit {
+    /// Nesting depth of blocks, sections, `else if` chains, subexpressions, inline and
+    /// partial blocks: at most [`crate::MAX_NESTING`] levels.
+    Nesting,
+    /// Size of the template source: at most [`crate::MAX_SOURCE_BYTES`] bytes.
+    SourceSize,
+    /// Size of the JavaScript generated for one template: at most
+    /// [`crate::MAX_GENERATED_BYTES`] bytes.
+    GeneratedSize,
+}
+
+impl CompileLimit {
+    /// A stable lowercase name (`nesting`, `source_size`, `generated_size`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompileLimit::Nesting => "nesting",
+            CompileLimit::SourceSize => "source_size",
+            CompileLimit::GeneratedSize => "generated_size",
+        }
+    }
+
+    /// The inverse of [`CompileLimit::as_str`].
+    pub(crate) fn from_name(s: &str) -> Option<CompileLimit> {
+        [CompileLimit::Nesting, CompileLimit::SourceSize, CompileLimit::GeneratedSize]
+            .into_iter()
+            .find(|l| l.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for CompileLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CompileLimit::Nesting => "nesting depth",
+            CompileLimit::SourceSize => "source size",
+            CompileLimit::GeneratedSize => "generated code size",
+        })
+    }
 }
 
 impl TemplateError {
+    /// A stable machine-readable name of the error: `parse`, `template`, `unknown_template`,
+    /// `unknown_partial`, `unknown_helper`, `invalid_helper`, `too_complex`, or for
+    /// [`TemplateError::Sandbox`] the sandbox error's own kind ([`sandvm::Error::kind`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TemplateError::Parse { .. } => "parse",
+            TemplateError::Template { .. } => "template",
+            TemplateError::Sandbox(e) => e.kind(),
+            TemplateError::UnknownTemplate(_) => "unknown_template",
+            TemplateError::UnknownPartial { .. } => "unknown_partial",
+            TemplateError::UnknownHelper { .. } => "unknown_helper",
+            TemplateError::InvalidHelper(_) => "invalid_helper",
+            TemplateError::TooComplex { .. } => "too_complex",
+        }
+    }
+
     /// True when the error means a sandbox limit was hit (timeout, memory, stack depth or
     /// output size).
     pub fn is_limit(&self) -> bool {

@@ -2,7 +2,8 @@
 //! handlebars.js (including escaped mustaches `\{{`, raw blocks, whitespace control `~` and
 //! the standalone-line rules of its `WhitespaceControl` pass).
 
-use crate::parse::{PError, PResult};
+use crate::error::CompileLimit;
+use crate::parse::{check_source, PError, PResult, MAX_NESTING};
 
 /// A list of statements (a template, or the body of a block).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -766,6 +767,8 @@ fn lex_number(rest: &str) -> Option<usize> {
 struct Parser {
     toks: Vec<Token>,
     i: usize,
+    /// Current nesting depth (programs, `else if` links, subexpressions).
+    depth: usize,
 }
 
 fn describe(t: &Tok) -> String {
@@ -805,8 +808,9 @@ fn describe(t: &Tok) -> String {
 
 /// Parses a Handlebars template and applies whitespace control.
 pub(crate) fn parse(src: &str) -> PResult<Program> {
+    check_source(src)?;
     let toks = Lexer { src, pos: 0, toks: Vec::new() }.run()?;
-    let mut p = Parser { toks, i: 0 };
+    let mut p = Parser { toks, i: 0, depth: 0 };
     let body = p.program()?;
     let t = p.peek();
     if t.tok != Tok::Eof {
@@ -838,7 +842,25 @@ impl Parser {
         Err(PError::new(format!("expected {expected}, got {}", describe(&t.tok)), t.start))
     }
 
+    /// Runs `f` one nesting level deeper, refusing to go past [`MAX_NESTING`] levels (every
+    /// recursive walk of the tree — whitespace control, code generation, drop — follows the
+    /// parser's nesting, so this bounds them all).
+    fn nested<T>(&mut self, offset: usize, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.depth >= MAX_NESTING {
+            return Err(PError::limit(CompileLimit::Nesting, MAX_NESTING, offset));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
     fn program(&mut self) -> PResult<Vec<Stmt>> {
+        let start = self.peek().start;
+        self.nested(start, Self::program_body)
+    }
+
+    fn program_body(&mut self) -> PResult<Vec<Stmt>> {
         let mut body = Vec::new();
         loop {
             let t = self.peek().clone();
@@ -1028,7 +1050,7 @@ impl Parser {
                 self.next();
                 let (sexpr, bparams, close) = self.block_open(t.start)?;
                 let body = self.program()?;
-                let (inner_inverse, inner_istrip, cstrip) = self.inverse_and_close(open)?;
+                let (inner_inverse, inner_istrip, cstrip) = self.nested(t.start, |p| p.inverse_and_close(open))?;
                 let chained = Block {
                     sexpr,
                     program: Some(Program { body, block_params: bparams, chained: false }),
@@ -1151,6 +1173,10 @@ impl Parser {
 
     /// `helperName param* hash?`
     fn sexpr_body(&mut self, start: usize) -> PResult<Sexpr> {
+        self.nested(start, |p| p.sexpr_inner(start))
+    }
+
+    fn sexpr_inner(&mut self, start: usize) -> PResult<Sexpr> {
         let offset = start;
         let path = self.helper_name()?;
         let (params, hash) = self.params_hash()?;

@@ -33,6 +33,23 @@
 //!   inheritance (`{{<parent}}{{$block}}`) and dynamic names (`{{>*name}}`). Registered
 //!   helpers are visible as lambdas at the bottom of the context stack.
 //!
+//! ## Bounds on template text
+//! Parsing and code generation run on the host, so they are bounded before any sandbox
+//! limit applies: at most [`MAX_NESTING`] nested levels, [`MAX_SOURCE_BYTES`] of source and
+//! [`MAX_GENERATED_BYTES`] of generated JavaScript per template, with code generation
+//! linear in the source. Exceeding one is a [`TemplateError::TooComplex`] naming the bound
+//! and the position — also for text compiled at render time (`Handlebars.compile`,
+//! `Handlebars.registerPartial`, Mustache lambdas). The compiler runs on its own thread with
+//! a fixed stack, whatever the caller's stack size.
+//!
+//! ## Guest code and the runtime
+//! Helpers, helper scripts and lambdas are guest code. The host hook that compiles template
+//! text at render time is captured by the runtime prelude and removed from the global object
+//! before any guest code runs; the runtime's own state is private to the prelude, and its
+//! entry points need a per-set secret. Only errors raised by the runtime carry that secret,
+//! so a helper that throws an object shaped like one (`{svt: "output_limit"}`) is reported
+//! as the thrown value it is ([`sandvm::Error::Exception`]), never as a limit.
+//!
 //! ## Context reuse
 //! One [`sandvm::Context`] is reused for all renders of a [`Templates`]: its contents are the
 //! runtime prelude, the compiled templates and partials, and the helpers — all registered by
@@ -54,7 +71,8 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-pub use error::{Result, TemplateError};
+pub use error::{CompileLimit, Result, TemplateError};
+pub use parse::{MAX_GENERATED_BYTES, MAX_NESTING, MAX_SOURCE_BYTES};
 
 /// The runtime prelude evaluated in every sandbox context.
 const PRELUDE: &str = include_str!("runtime.js");
@@ -83,10 +101,12 @@ pub struct TemplateOptions {
 
 #[derive(Clone)]
 enum Step {
-    /// Run a script (it stores a value in `__svt.last`).
+    /// Run a script (the prelude, or a template factory passed to `__svt_def`).
     Script(sandvm::Script),
-    /// Call `__svt_def(kind, name)`.
-    Def(&'static str, String),
+    /// Call `__svt_config(token, mode, strict, noEscape, max)`.
+    Config,
+    /// Call `__svt_def(token, kind, name, arg)`.
+    Def(&'static str, String, String),
 }
 
 /// A set of templates, partials and helpers with the sandbox that renders them.
@@ -102,6 +122,9 @@ pub struct Templates {
     scripts: HashMap<[u8; 32], sandvm::Script>,
     inline: HashMap<[u8; 32], String>,
     templates: HashSet<String>,
+    /// The secret that the runtime's own errors carry and its entry points require (never
+    /// given to guest code; see `runtime.js`).
+    token: String,
 }
 
 impl std::fmt::Debug for Templates {
@@ -114,22 +137,51 @@ impl std::fmt::Debug for Templates {
 }
 
 /// Parses `source` and returns the generated JavaScript factory.
+///
+/// Parsing and code generation are linear in the source and bounded: see [`MAX_NESTING`],
+/// [`MAX_SOURCE_BYTES`] and [`MAX_GENERATED_BYTES`].
 fn compile_js(source: &str, options: &TemplateOptions, otag: &str, ctag: &str) -> Result<String, parse::PError> {
-    match options.mode {
+    on_compile_thread(|| compile_here(source, options, otag, ctag))
+}
+
+/// Stack size of the thread that parses templates and generates code: their recursion is
+/// bounded by [`MAX_NESTING`] (measured under 20 KiB per level in debug builds), so the
+/// caller's stack size (a small async worker's, say) never matters.
+const COMPILE_STACK: usize = 16 << 20;
+
+/// Runs `f` on a scoped thread with a [`COMPILE_STACK`] stack. A panic in `f` (a bug) is
+/// reported as an error, never propagated.
+fn on_compile_thread<T: Send>(f: impl FnOnce() -> parse::PResult<T> + Send) -> parse::PResult<T> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("sandvm-template-compile".into())
+            .stack_size(COMPILE_STACK)
+            .spawn_scoped(scope, f)
+            .map_err(|e| parse::PError::new(format!("cannot start the template compiler thread: {e}"), 0))?;
+        handle.join().unwrap_or_else(|_| Err(parse::PError::new("internal error: the template compiler panicked", 0)))
+    })
+}
+
+fn compile_here(source: &str, options: &TemplateOptions, otag: &str, ctag: &str) -> Result<String, parse::PError> {
+    let js = match options.mode {
         Mode::Mustache => {
             let nodes = mustache::parse_with(source, otag, ctag)?;
-            Ok(codegen::mustache(&nodes))
+            codegen::mustache(&nodes)
         }
         Mode::Handlebars => {
             let prog = hbs::parse(source)?;
-            Ok(codegen::handlebars(&prog, source, codegen::HbsGen { strict: options.strict }))
+            codegen::handlebars(&prog, source, codegen::HbsGen { strict: options.strict })?
         }
-    }
+    };
+    parse::check_generated(js)
 }
 
 fn parse_error(name: &str, source: &str, e: parse::PError) -> TemplateError {
     let (line, column) = error::line_col(source, e.offset);
-    TemplateError::Parse { message: e.message, line, column, name: name.to_string() }
+    match e.limit {
+        Some((limit, max)) => TemplateError::TooComplex { limit, max, name: name.to_string(), line, column },
+        None => TemplateError::Parse { message: e.message, line, column, name: name.to_string() },
+    }
 }
 
 /// Checks that `source` parses in `mode`.
@@ -137,10 +189,10 @@ fn parse_error(name: &str, source: &str, e: parse::PError) -> TemplateError {
 /// # Errors
 /// [`TemplateError::Parse`] with the 1-based line and column of the first error.
 pub fn check(source: &str, mode: Mode) -> Result<()> {
-    let r = match mode {
+    let r = on_compile_thread(|| match mode {
         Mode::Mustache => mustache::parse(source).map(|_| ()),
         Mode::Handlebars => hbs::parse(source).map(|_| ()),
-    };
+    });
     r.map_err(|e| parse_error("<template>", source, e))
 }
 
@@ -195,33 +247,27 @@ impl Templates {
                 Ok(code) => json!({ "code": code }),
                 Err(e) => {
                     let (line, column) = error::line_col(&src, e.offset);
-                    json!({ "error": e.message, "line": line, "column": column })
+                    match e.limit {
+                        Some((limit, max)) => json!({
+                            "error": e.message, "limit": limit.as_str(), "max": max, "line": line, "column": column
+                        }),
+                        None => json!({ "error": e.message, "line": line, "column": column }),
+                    }
                 }
             })
         })?;
         let prelude = sandvm::Script::new(PRELUDE, "<sandvm-template>")?;
-        let max = runtime.limits().max_output;
-        let config = format!(
-            "__svt.mode={};__svt.strict={};__svt.noEscape={};__svt.max={};",
-            codegen::js_str(match options.mode {
-                Mode::Handlebars => "handlebars",
-                Mode::Mustache => "mustache",
-            }),
-            options.strict,
-            options.no_escape,
-            max
-        );
-        let config = sandvm::Script::new(&config, "<sandvm-template-config>")?;
         Ok(Templates {
             runtime,
             context,
             options,
-            steps: vec![Step::Script(prelude), Step::Script(config)],
+            steps: vec![Step::Script(prelude), Step::Config],
             installed: false,
             generation: 0,
             scripts: HashMap::new(),
             inline: HashMap::new(),
             templates: HashSet::new(),
+            token: secret_token(),
         })
     }
 
@@ -244,7 +290,8 @@ impl Templates {
             return Ok(s.clone());
         }
         let js = compile_js(source, &self.options, "{{", "}}").map_err(|e| parse_error(name, source, e))?;
-        let script = sandvm::Script::new(&format!("__svt.last={js};"), name)?;
+        let script =
+            sandvm::Script::new(&format!("__svt_def({},\"factory\",\"\",{js});", codegen::js_str(&self.token)), name)?;
         self.scripts.insert(key, script.clone());
         Ok(script)
     }
@@ -263,12 +310,29 @@ impl Templates {
         Ok(())
     }
 
-    fn run_step(&self, step: &Step) -> Result<()> {
+    /// Runs a step; returns its completion value.
+    fn run_step(&self, step: &Step) -> Result<Option<Value>> {
         let r = match step {
-            Step::Script(s) => self.context.run(s).map(|_| ()),
-            Step::Def(kind, name) => self.context.call("__svt_def", &[json!(kind), json!(name)]).map(|_| ()),
+            Step::Script(s) => self.context.run(s),
+            Step::Config => {
+                let mode = match self.options.mode {
+                    Mode::Handlebars => "handlebars",
+                    Mode::Mustache => "mustache",
+                };
+                let args = [
+                    json!(self.token),
+                    json!(mode),
+                    json!(self.options.strict),
+                    json!(self.options.no_escape),
+                    json!(self.runtime.limits().max_output),
+                ];
+                self.context.call("__svt_config", &args)
+            }
+            Step::Def(kind, name, arg) => {
+                self.context.call("__svt_def", &[json!(self.token), json!(kind), json!(name), json!(arg)])
+            }
         };
-        r.map_err(map_error)
+        r.map(|c| c.value).map_err(|e| self.map_error(e))
     }
 
     fn ensure_installed(&mut self) -> Result<()> {
@@ -290,7 +354,7 @@ impl Templates {
     /// [`TemplateError::Parse`] when it does not parse (nothing is registered then).
     pub fn register_template(&mut self, name: &str, source: &str) -> Result<()> {
         let script = self.compiled(name, source)?;
-        self.add_steps(vec![Step::Script(script), Step::Def("template", name.to_string())])?;
+        self.add_steps(vec![Step::Script(script), Step::Def("template", name.to_string(), String::new())])?;
         self.templates.insert(name.to_string());
         Ok(())
     }
@@ -302,7 +366,7 @@ impl Templates {
     /// [`TemplateError::Parse`] when it does not parse.
     pub fn register_partial(&mut self, name: &str, source: &str) -> Result<()> {
         let script = self.compiled(name, source)?;
-        self.add_steps(vec![Step::Script(script), Step::Def("partial", name.to_string())])
+        self.add_steps(vec![Step::Script(script), Step::Def("partial", name.to_string(), String::new())])
     }
 
     /// Registers a helper from JavaScript source that evaluates to a function, e.g.
@@ -315,24 +379,18 @@ impl Templates {
     /// [`TemplateError::InvalidHelper`] when the source does not compile or is not a function;
     /// [`TemplateError::Sandbox`] when evaluating it hits a limit.
     pub fn register_helper_js(&mut self, name: &str, js_function_source: &str) -> Result<()> {
-        // Compiled by the guest's `eval` (helper code may use regexp literals).
-        let script = sandvm::Script::new(
-            &format!("__svt.last=(0,eval)({});", codegen::js_str(&format!("(\n{js_function_source}\n)"))),
-            &format!("<helper {name}>"),
-        )
-        .map_err(|e| TemplateError::InvalidHelper(format!("{name}: {e}")))?;
-        let steps = vec![Step::Script(script), Step::Def("helper", name.to_string())];
+        // Compiled by the guest's `eval` inside the runtime (helper code may use regexp
+        // literals).
+        let step = Step::Def("helper", name.to_string(), js_function_source.to_string());
         self.ensure_installed()?;
-        for s in &steps {
-            self.run_step(s).map_err(|e| match e {
-                TemplateError::Template { message, .. } => TemplateError::InvalidHelper(format!("{name}: {message}")),
-                TemplateError::Sandbox(sandvm::Error::Exception { message, name: n, .. }) => {
-                    TemplateError::InvalidHelper(format!("{name}: {}: {message}", n.unwrap_or_else(|| "Error".into())))
-                }
-                other => other,
-            })?;
-        }
-        self.steps.extend(steps);
+        self.run_step(&step).map_err(|e| match e {
+            TemplateError::Template { message, .. } => TemplateError::InvalidHelper(format!("{name}: {message}")),
+            TemplateError::Sandbox(sandvm::Error::Exception { message, name: n, .. }) => {
+                TemplateError::InvalidHelper(format!("{name}: {}: {message}", n.unwrap_or_else(|| "Error".into())))
+            }
+            other => other,
+        })?;
+        self.steps.push(step);
         Ok(())
     }
 
@@ -347,19 +405,11 @@ impl Templates {
     /// [`TemplateError::Sandbox`] when the script throws or hits a limit
     /// ([`sandvm::Error::Syntax`] when it does not parse).
     pub fn register_helpers_script(&mut self, js_source: &str) -> Result<usize> {
-        let wrapper = format!(
-            "(function(){{var m={{exports:{{}}}};globalThis.module=m;globalThis.exports=m.exports;\
-             try{{__svt.last=(0,eval)({});__svt.lastExports=m.exports;}}\
-             finally{{delete globalThis.module;delete globalThis.exports;}}}})();",
-            codegen::js_str(js_source)
-        );
-        let script = sandvm::Script::new(&wrapper, "<helpers>")?;
+        let step = Step::Def("helpers", String::new(), js_source.to_string());
         self.ensure_installed()?;
-        let steps = vec![Step::Script(script), Step::Def("helpers", String::new())];
-        self.run_step(&steps[0])?;
-        let n = self.context.call("__svt_def", &[json!("helpers"), json!("")]).map_err(map_error)?;
-        self.steps.extend(steps);
-        Ok(n.value.and_then(|v| v.as_u64()).unwrap_or(0) as usize)
+        let n = self.run_step(&step)?;
+        self.steps.push(step);
+        Ok(n.and_then(|v| v.as_u64()).unwrap_or(0) as usize)
     }
 
     /// Renders the template `name` with a deep copy of `data`.
@@ -385,7 +435,7 @@ impl Templates {
                 if e.is_limit() || matches!(e, sandvm::Error::Cancelled) {
                     self.installed = false;
                 }
-                Err(map_error(e))
+                Err(self.map_error(e))
             }
         }
     }
@@ -403,7 +453,7 @@ impl Templates {
                 let hex: String = key[..8].iter().map(|b| format!("{b:02x}")).collect();
                 let name = format!("\u{0}inline:{hex}");
                 let script = self.compiled("<inline>", source)?;
-                self.add_steps(vec![Step::Script(script), Step::Def("template", name.clone())])?;
+                self.add_steps(vec![Step::Script(script), Step::Def("template", name.clone(), String::new())])?;
                 self.templates.insert(name.clone());
                 self.inline.insert(key, name.clone());
                 name
@@ -419,35 +469,70 @@ impl Templates {
     pub fn check(&self, source: &str) -> Result<()> {
         check(source, self.options.mode)
     }
+
+    /// Maps a sandbox error to a template error, recognising the runtime's own errors: only a
+    /// thrown value carrying this set's token (which guest code never sees) is one.
+    fn map_error(&self, e: sandvm::Error) -> TemplateError {
+        if let sandvm::Error::Exception { name: None, value: Some(v), .. } = &e {
+            let ours = v.get("token").and_then(Value::as_str) == Some(self.token.as_str());
+            if let (true, Some(kind)) = (ours, v.get("svt").and_then(Value::as_str)) {
+                return runtime_error(kind, v);
+            }
+        }
+        TemplateError::Sandbox(e)
+    }
+}
+
+/// A secret for one template set: 128 bits from the standard library's randomly keyed
+/// hasher (seeded from the OS), mixed with the time and a counter.
+fn secret_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = Sha256::new();
+    for i in 0..4u64 {
+        let mut x = std::collections::hash_map::RandomState::new().build_hasher();
+        x.write_u64(i);
+        h.update(x.finish().to_le_bytes());
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    h.update(now.to_le_bytes());
+    h.update(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_le_bytes());
+    let digest = h.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn opt_u32(v: &Value, k: &str) -> Option<u32> {
     v.get(k).and_then(Value::as_u64).map(|n| n as u32)
 }
 
-/// Maps a sandbox error to a template error, recognising the runtime's own errors.
-fn map_error(e: sandvm::Error) -> TemplateError {
-    if let sandvm::Error::Exception { name: None, value: Some(v), .. } = &e {
-        if let Some(kind) = v.get("svt").and_then(Value::as_str) {
-            let message = v.get("message").and_then(Value::as_str).unwrap_or("template error").to_string();
-            let line = opt_u32(v, "line");
-            let column = opt_u32(v, "column");
-            let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-            return match kind {
-                "output_limit" => TemplateError::Sandbox(sandvm::Error::OutputLimit),
-                "missing_helper" => TemplateError::UnknownHelper { name: field("helper"), line, column },
-                "unknown_partial" => TemplateError::UnknownPartial { name: field("partial"), line, column },
-                "unknown_template" => TemplateError::UnknownTemplate(field("template")),
-                "invalid_helper" => TemplateError::InvalidHelper(message),
-                "parse" => TemplateError::Parse {
-                    message,
-                    line: line.unwrap_or(1),
-                    column: column.unwrap_or(1),
-                    name: "<runtime>".into(),
-                },
-                _ => TemplateError::Template { message, line, column },
-            };
-        }
+/// The template error for a runtime error `v` of kind `kind` (checked to be genuine).
+fn runtime_error(kind: &str, v: &Value) -> TemplateError {
+    let message = v.get("message").and_then(Value::as_str).unwrap_or("template error").to_string();
+    let line = opt_u32(v, "line");
+    let column = opt_u32(v, "column");
+    let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    match kind {
+        "output_limit" => TemplateError::Sandbox(sandvm::Error::OutputLimit),
+        "missing_helper" => TemplateError::UnknownHelper { name: field("helper"), line, column },
+        "unknown_partial" => TemplateError::UnknownPartial { name: field("partial"), line, column },
+        "unknown_template" => TemplateError::UnknownTemplate(field("template")),
+        "invalid_helper" => TemplateError::InvalidHelper(message),
+        "parse" => TemplateError::Parse {
+            message,
+            line: line.unwrap_or(1),
+            column: column.unwrap_or(1),
+            name: "<runtime>".into(),
+        },
+        "limit" => match CompileLimit::from_name(&field("limit")) {
+            Some(limit) => TemplateError::TooComplex {
+                limit,
+                max: v.get("max").and_then(Value::as_u64).map_or(0, |m| m as usize),
+                name: "<runtime>".into(),
+                line: line.unwrap_or(1),
+                column: column.unwrap_or(1),
+            },
+            None => TemplateError::Template { message, line, column },
+        },
+        _ => TemplateError::Template { message, line, column },
     }
-    TemplateError::Sandbox(e)
 }

@@ -6,7 +6,14 @@
 //! inheritance (`{{<parent}}` / `{{$block}}`, with block re-indentation) and dynamic names
 //! (`{{>*name}}`).
 
-use crate::parse::{PError, PResult};
+use std::rc::Rc;
+
+use crate::error::CompileLimit;
+use crate::parse::{check_source, PError, PResult, MAX_NESTING};
+
+/// Deepest nesting of standalone `{{$block}}` tags: the body of each one is dedented and
+/// parsed again, so parsing costs at most this many passes over the source.
+pub(crate) const MAX_BLOCK_REPARSE: usize = 16;
 
 /// A node of a parsed Mustache template.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,8 +38,9 @@ pub(crate) enum MNode {
         inverted: bool,
         /// The section body.
         children: Vec<MNode>,
-        /// The unprocessed text of the body (given to lambdas).
-        raw: String,
+        /// The unprocessed text of the body (given to lambdas): a range of the (shared)
+        /// source it was parsed from, so nested sections do not copy their bodies.
+        raw: Raw,
         /// The delimiters in effect at the section (lambda results are parsed with them).
         delims: (String, String),
     },
@@ -65,6 +73,17 @@ pub(crate) enum MNode {
         /// For a standalone block: the indentation given to its content at render time.
         indent: Option<String>,
     },
+}
+
+/// A byte range of a shared source text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Raw {
+    /// The text the range points into (one allocation per parse).
+    pub src: Rc<str>,
+    /// Start byte offset.
+    pub start: usize,
+    /// End byte offset.
+    pub end: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,10 +147,23 @@ pub(crate) fn parse(src: &str) -> PResult<Vec<MNode>> {
 
 /// Parses a Mustache template starting with the given delimiters.
 pub(crate) fn parse_with(src: &str, otag: &str, ctag: &str) -> PResult<Vec<MNode>> {
+    check_source(src)?;
+    parse_nested(src, otag, ctag, Nest { depth: 0, reparse: 0 })
+}
+
+/// Where a (re)parse starts: the nesting depth of the enclosing sections and the number of
+/// enclosing standalone blocks whose bodies are being parsed again.
+#[derive(Debug, Clone, Copy)]
+struct Nest {
+    depth: usize,
+    reparse: usize,
+}
+
+fn parse_nested(src: &str, otag: &str, ctag: &str, nest: Nest) -> PResult<Vec<MNode>> {
     let mut lines = tokenize(src, otag, ctag)?;
     match_sections(&mut lines)?;
     let items = standalone(src, lines);
-    build(src, items)
+    build(&Rc::from(src), items, nest)
 }
 
 fn tokenize(src: &str, otag0: &str, ctag0: &str) -> PResult<Vec<Vec<Item>>> {
@@ -142,8 +174,6 @@ fn tokenize(src: &str, otag0: &str, ctag0: &str) -> PResult<Vec<Vec<Item>>> {
     let mut line_start = 0usize;
     let mut line_starts: Vec<(usize, usize)> = Vec::new(); // per finished line: start offset
     let mut pos = 0usize;
-    // Tags whose line_end is not known yet (on the current line).
-    let mut pending: Vec<usize> = Vec::new();
     loop {
         let next = src[pos..].find(otag.as_str()).map(|i| pos + i);
         let text_end = next.unwrap_or(src.len());
@@ -153,14 +183,12 @@ fn tokenize(src: &str, otag0: &str, ctag0: &str) -> PResult<Vec<Vec<Item>>> {
             let piece = &text[..=nl];
             cur.push(Item::Text(piece.to_string()));
             let end = text_pos + nl + 1;
+            // Every tag of `cur` is on the line that ends here.
             for t in cur.iter_mut() {
                 if let Item::Tag(tag) = t {
-                    if pending.contains(&tag.start) {
-                        tag.line_end = end;
-                    }
+                    tag.line_end = end;
                 }
             }
-            pending.clear();
             line_starts.push((line_start, end));
             lines.push(std::mem::take(&mut cur));
             line_start = end;
@@ -230,7 +258,6 @@ fn tokenize(src: &str, otag0: &str, ctag0: &str) -> PResult<Vec<Vec<Item>>> {
                 }
             }
         }
-        pending.push(start);
         cur.push(Item::Tag(Box::new(Tag {
             kind,
             name,
@@ -362,6 +389,9 @@ fn standalone(_src: &str, lines: Vec<Vec<Item>>) -> Vec<Item> {
 struct Frame {
     tag: Box<Tag>,
     children: Vec<MNode>,
+    /// A standalone `{{$block}}`: its body is parsed again (dedented) when it closes, so its
+    /// items are skipped here; counts the sections opened inside it.
+    skip: Option<usize>,
 }
 
 fn push_text(children: &mut Vec<MNode>, s: String) {
@@ -372,10 +402,24 @@ fn push_text(children: &mut Vec<MNode>, s: String) {
     }
 }
 
-fn build(src: &str, items: Vec<Item>) -> PResult<Vec<MNode>> {
+fn build(src: &Rc<str>, items: Vec<Item>, nest: Nest) -> PResult<Vec<MNode>> {
     let mut root: Vec<MNode> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     for item in items {
+        if let Some(Frame { skip: Some(inner), .. }) = stack.last_mut() {
+            match &item {
+                Item::Tag(t) if t.kind.opens() => {
+                    *inner += 1;
+                    continue;
+                }
+                Item::Tag(t) if t.kind == Kind::Close && *inner > 0 => {
+                    *inner -= 1;
+                    continue;
+                }
+                Item::Tag(t) if t.kind == Kind::Close => {}
+                _ => continue,
+            }
+        }
         let children = match stack.last_mut() {
             Some(f) => &mut f.children,
             None => &mut root,
@@ -393,13 +437,18 @@ fn build(src: &str, items: Vec<Item>) -> PResult<Vec<MNode>> {
                     indent: tag.standalone.then_some(tag.before),
                 }),
                 Kind::Section | Kind::Inverted | Kind::Parent | Kind::Block => {
-                    stack.push(Frame { tag, children: Vec::new() })
+                    if nest.depth + stack.len() >= MAX_NESTING {
+                        return Err(PError::limit(CompileLimit::Nesting, MAX_NESTING, tag.start));
+                    }
+                    let skip = (tag.kind == Kind::Block && tag.standalone).then_some(0);
+                    stack.push(Frame { tag, children: Vec::new(), skip })
                 }
                 Kind::Close => {
                     let Some(frame) = stack.pop() else {
                         return Err(PError::new("unexpected closing tag", tag.start));
                     };
-                    let node = close(src, frame, &tag)?;
+                    let inner = Nest { depth: nest.depth + stack.len(), reparse: nest.reparse };
+                    let node = close(src, frame, &tag, inner)?;
                     let children = match stack.last_mut() {
                         Some(f) => &mut f.children,
                         None => &mut root,
@@ -415,14 +464,15 @@ fn build(src: &str, items: Vec<Item>) -> PResult<Vec<MNode>> {
     Ok(root)
 }
 
-fn close(src: &str, frame: Frame, close: &Tag) -> PResult<MNode> {
+/// Builds the node of a closed section; `nest` is where its body sits.
+fn close(src: &Rc<str>, frame: Frame, close: &Tag, nest: Nest) -> PResult<MNode> {
     let open = frame.tag;
     Ok(match open.kind {
         Kind::Section | Kind::Inverted => MNode::Section {
             name: open.name,
             inverted: open.kind == Kind::Inverted,
             children: frame.children,
-            raw: src[open.end..close.start].to_string(),
+            raw: Raw { src: Rc::clone(src), start: open.end, end: close.start },
             delims: open.delims,
         },
         Kind::Parent => MNode::Parent {
@@ -444,8 +494,14 @@ fn close(src: &str, frame: Frame, close: &Tag) -> PResult<MNode> {
                 let cend = if close.standalone { close.line_start } else { close.start };
                 let text = if cstart < cend { &src[cstart..cend] } else { "" };
                 let (dedented, own) = dedent(text);
-                let children = parse_with(&dedented, &open.delims.0, &open.delims.1)
-                    .map_err(|e| PError::new(e.message, open.start))?;
+                if nest.reparse >= MAX_BLOCK_REPARSE {
+                    return Err(PError::limit(CompileLimit::Nesting, MAX_BLOCK_REPARSE, open.start));
+                }
+                let inner = Nest { depth: nest.depth + 1, reparse: nest.reparse + 1 };
+                // Errors inside point at the block tag (offsets in the dedented text are not
+                // offsets in `src`).
+                let children = parse_nested(&dedented, &open.delims.0, &open.delims.1, inner)
+                    .map_err(|e| PError { offset: open.start, ..e })?;
                 let indent = if own.is_empty() { open.before } else { own };
                 MNode::Block { name: open.name, children, indent: Some(indent) }
             } else {

@@ -1,11 +1,25 @@
-// sandvm-template runtime prelude. Runs inside the sandbox, once per context.
-// Defines the global `__svt` (internal runtime), `Handlebars` (the helper-facing API) and
-// `__svt_render` (the entry point called by the host). Template code compiled by the host
-// refers to `R` (this runtime) and `M` (the Mustache runtime).
+// sandvm-template runtime prelude. Runs inside the sandbox, once per context, before any
+// guest code (helpers, helper scripts, lambdas).
+// Defines `Handlebars` (the helper-facing API) and the host's entry points `__svt_config`
+// (one-shot), `__svt_def` and `__svt_render`. The runtime itself (`R`, `M`) is private:
+// template code compiled by the host receives it as arguments. The host hook
+// `__svt_compile` is captured here and removed from the global object, so guest code cannot
+// call it. Entry points that hand out the runtime need the host's secret token, and only
+// errors raised by this runtime leave it carrying that token: a guest cannot forge them.
 (function (G) {
   "use strict";
   var hasOwn = Object.prototype.hasOwnProperty;
   var isArray = Array.isArray;
+  var defineProperty = Object.defineProperty;
+  var freeze = Object.freeze;
+  var create = Object.create;
+  var geval = G.eval;
+  var hostCompileFn = G.__svt_compile;
+  delete G.__svt_compile;
+  // The host's secret (set once by `__svt_config`).
+  var TOKEN = null;
+  // Errors raised by this runtime (never by guest code).
+  var genuine = new WeakSet();
 
   var R = {
     max: 1048576, // output limit in characters, set by the host
@@ -15,8 +29,10 @@
   };
 
   // --- errors -------------------------------------------------------------------------
-  // Template errors are thrown as plain (non-Error) objects so that the host gets them as
-  // JSON values: {svt: kind, message, line, column, name?}.
+  // Template errors are thrown as frozen plain (non-Error) objects: {svt: kind, message,
+  // line, column, name?}, remembered in `genuine`. When one leaves the runtime (`exit`), a
+  // copy carrying the host's token is thrown, so that the host gets it as a JSON value and
+  // can tell it from a look-alike thrown by a helper.
   function TErr(kind, message, loc, extra) {
     var e = { svt: kind, message: message };
     if (loc) {
@@ -27,7 +43,29 @@
     if (extra) {
       for (var k in extra) if (hasOwn.call(extra, k)) e[k] = extra[k];
     }
-    return e;
+    genuine.add(e);
+    return freeze(e);
+  }
+  // The value to throw to the host for `e`: a genuine error becomes a copy carrying the
+  // token; anything else passes unchanged (the host then reports it as an exception).
+  function exit(e) {
+    if (!genuine.has(e)) return e;
+    // No prototype: no inherited setter or `toJSON` (guest code may have added one to
+    // `Object.prototype`) ever sees the token.
+    var o = create(null);
+    for (var k in e) if (hasOwn.call(e, k)) o[k] = e[k];
+    o.token = TOKEN;
+    return o;
+  }
+  function isLimit(e) {
+    return (
+      e instanceof Error &&
+      (e.name === "InternalError" ||
+        e.message === "out of memory" ||
+        e.message === "Maximum call stack size exceeded" ||
+        e.message === "stack overflow" ||
+        e.message === "interrupted")
+    );
   }
   R.err = TErr;
   R.ol = function () {
@@ -497,10 +535,12 @@
   // Compiles template text at run time through the host (the Rust parser): used for
   // `Handlebars.registerPartial(name, string)`, `Handlebars.compile` and Mustache lambdas.
   function hostCompile(mode, src, otag, ctag) {
-    if (typeof G.__svt_compile !== "function") throw new Error("template compilation is not available");
-    var r = G.__svt_compile(mode, src, otag, ctag);
-    if (r && r.error) throw TErr("parse", r.error, r.line ? [r.line, r.column] : null);
-    return (0, eval)("(" + r.code + ")")(R, M);
+    if (typeof hostCompileFn !== "function") throw new Error("template compilation is not available");
+    var r = hostCompileFn(mode, src, otag, ctag);
+    var at = r && r.line ? [r.line, r.column] : null;
+    if (r && r.limit) throw TErr("limit", r.error, at, { limit: r.limit, max: r.max });
+    if (r && r.error) throw TErr("parse", r.error, at);
+    return geval("(" + r.code + ")")(R, M);
   }
   R.compileHbs = function (src) {
     return R.template(hostCompile("handlebars", src, "", ""));
@@ -561,10 +601,11 @@
     return escape ? escapeExpression("" + v) : "" + v;
   };
   // `{{#name}}…{{/name}}`
-  M.sec = function (s, parts, fn, raw, otag, ctag, b) {
+  // `src.slice(start, end)` is the section's raw body (given to a lambda).
+  M.sec = function (s, parts, fn, src, start, end, otag, ctag, b) {
     var v = M.lk(s, parts);
     if (typeof v === "function") {
-      var r = v.call(s[s.length - 1], raw);
+      var r = v.call(s[s.length - 1], src.slice(start, end));
       if (r == null) return "";
       return checkOut(M.compile("" + r, otag, ctag)(s, b, ""));
     }
@@ -602,12 +643,53 @@
     return checkOut(f(s, nb, ind));
   };
 
-  // Registration of host-compiled code: the host runs a script that stores a value in
-  // `__svt.last`, then calls `__svt_def(kind, name)`.
-  G.__svt_def = function (kind, name) {
-    var v = R.last;
-    R.last = undefined;
+  // Host entry points: non-writable, non-configurable globals.
+  function entry(name, f) {
+    defineProperty(G, name, { value: f, writable: false, enumerable: false, configurable: false });
+  }
+  function checkToken(token) {
+    if (TOKEN === null || token !== TOKEN) throw new TypeError("not available");
+  }
+
+  // The host's configuration, once, before any guest code runs.
+  G.__svt_config = function (token, mode, strict, noEscape, max) {
+    delete G.__svt_config;
+    if (TOKEN !== null) return;
+    TOKEN = "" + token;
+    R.mode = mode;
+    R.strict = !!strict;
+    R.noEscape = !!noEscape;
+    R.max = max;
+  };
+
+  // A helpers script: it may call `Handlebars.registerHelper`, set `module.exports`, or
+  // end with an object of functions.
+  function evalHelpers(src) {
+    var m = { exports: {} };
+    G.module = m;
+    G.exports = m.exports;
+    var v;
+    try {
+      v = geval(src);
+    } finally {
+      delete G.module;
+      delete G.exports;
+    }
+    return [v, m.exports];
+  }
+
+  // Registration: `__svt_def(token, "factory", "", f)` (a script compiled by the host)
+  // keeps a template factory for the next `__svt_def(token, "template" | "partial", name)`;
+  // `__svt_def(token, "helper", name, source)` and `__svt_def(token, "helpers", "", source)`
+  // evaluate guest code.
+  var pending;
+  function def(kind, name, arg) {
+    if (kind === "factory") {
+      pending = arg;
+      return true;
+    }
     if (kind === "helper") {
+      var v = geval("(\n" + arg + "\n)");
       if (typeof v !== "function") {
         throw TErr("invalid_helper", "helper " + name + " is not a function (got " + typeof v + ")");
       }
@@ -616,8 +698,8 @@
     }
     if (kind === "helpers") {
       var n = 0;
-      var objs = R.lastExports === v ? [v] : [v, R.lastExports];
-      R.lastExports = undefined;
+      var got = evalHelpers("" + arg);
+      var objs = got[1] === got[0] ? [got[0]] : got;
       for (var j = 0; j < objs.length; j++) {
         var obj = objs[j];
         if (obj && typeof obj === "object") {
@@ -631,17 +713,28 @@
       }
       return n;
     }
-    var f = v(R, M);
+    var factory = pending;
+    pending = undefined;
+    if (typeof factory !== "function") throw new TypeError("no compiled template");
+    var f = factory(R, M);
     if (R.mode === "mustache") {
       (kind === "template" ? M.templates : M.partials)[name] = f;
     } else {
       (kind === "template" ? templates : partials)[name] = R.template(f);
     }
     return true;
-  };
+  }
+  entry("__svt_def", function (token, kind, name, arg) {
+    checkToken(token);
+    try {
+      return def(kind, name, arg);
+    } catch (e) {
+      throw exit(e);
+    }
+  });
 
   // --- entry point ---------------------------------------------------------------------------
-  G.__svt_render = function (name, context) {
+  function render(name, context) {
     R.loc = null;
     var out;
     try {
@@ -655,15 +748,8 @@
         out = t(context, {});
       }
     } catch (e) {
-      if (e && typeof e === "object" && !(e instanceof Error) && typeof e.svt === "string") throw e;
-      var limit =
-        e instanceof Error &&
-        (e.name === "InternalError" ||
-          e.message === "out of memory" ||
-          e.message === "Maximum call stack size exceeded" ||
-          e.message === "stack overflow" ||
-          e.message === "interrupted");
-      if (e instanceof Error && !limit) {
+      if (genuine.has(e)) throw e;
+      if (e instanceof Error && !isLimit(e)) {
         var msg = e.name + ": " + e.message;
         throw TErr("helper", msg, R.loc, { name: e.name, error: e.message });
       }
@@ -672,8 +758,14 @@
     if (typeof out !== "string") out = out == null ? "" : "" + out;
     if (out.length > R.max) R.ol();
     return out;
-  };
-  G.__svt = R;
+  }
+  entry("__svt_render", function (name, context) {
+    try {
+      return render(name, context);
+    } catch (e) {
+      throw exit(e);
+    }
+  });
   G.Handlebars = Handlebars;
   R.builtins = builtins;
 })(globalThis);
