@@ -23,6 +23,7 @@
 pub mod config;
 mod error;
 pub mod plugin;
+mod plugin_store;
 pub mod rules;
 pub mod testrunner;
 
