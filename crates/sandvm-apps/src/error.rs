@@ -113,6 +113,25 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// Input is larger than the crate accepts ([`crate::input::MAX_INPUT_BYTES`]).
+    #[error("{what}: {size} bytes, more than the {limit} accepted")]
+    TooLarge {
+        /// What was being read.
+        what: String,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Input nests arrays or objects deeper than the crate accepts
+    /// ([`crate::input::MAX_DEPTH`]).
+    #[error("{what}: nested more than {limit} levels deep")]
+    TooDeep {
+        /// What was being read.
+        what: String,
+        /// The limit.
+        limit: usize,
+    },
     /// A plugin call failed after the host refused a write to a full host-side store (its
     /// key/value store, or its events and log lines of one call).
     #[error("plugin '{plugin}': quota exceeded: {quota} (at most {limit})")]
@@ -135,7 +154,11 @@ impl Error {
     /// violations, refused capabilities).
     pub fn exit_code(&self) -> u8 {
         let sandbox = match self {
-            Error::Io { .. } | Error::Parse { .. } | Error::Output { .. } => return 2,
+            Error::Io { .. }
+            | Error::Parse { .. }
+            | Error::Output { .. }
+            | Error::TooLarge { .. }
+            | Error::TooDeep { .. } => return 2,
             Error::QuotaExceeded { .. } => return 3,
             Error::Sandbox(e) => e,
             Error::Plugin { source, .. } | Error::Rule { source, .. } => source.as_ref(),

@@ -22,6 +22,7 @@
 
 pub mod config;
 mod error;
+pub mod input;
 pub mod plugin;
 mod plugin_store;
 pub mod rules;

@@ -113,9 +113,11 @@ impl Manifest {
     /// Parses and validates a manifest.
     ///
     /// # Errors
+    /// [`Error::TooLarge`]/[`Error::TooDeep`] past the bounds of [`crate::input`],
     /// [`Error::Parse`] for bad TOML or unknown fields, [`Error::Invalid`] for a bad name or
     /// an entry that leaves the plugin directory.
     pub fn from_toml(text: &str, what: &str) -> Result<Manifest> {
+        crate::input::check_text(text, what)?;
         let m: Manifest = toml::from_str(text).map_err(|e| Error::parse(what, e))?;
         let ok_name = !m.name.is_empty()
             && m.name.len() <= 64

@@ -241,9 +241,11 @@ impl RuleSet {
     /// errors.
     ///
     /// # Errors
+    /// [`Error::TooLarge`] or [`Error::TooDeep`] past the bounds of [`crate::input`];
     /// [`Error::Parse`] when the text does not parse or has unknown fields; see
     /// [`RuleSet::new`] for the rest.
     pub fn from_yaml(text: &str, what: &str) -> Result<RuleSet> {
+        crate::input::check_text(text, what)?;
         let file: RulesFile = serde_norway::from_str(text).map_err(|e| Error::parse(what, e))?;
         Self::from_file(file, what)
     }
@@ -253,6 +255,7 @@ impl RuleSet {
     /// # Errors
     /// As [`RuleSet::from_yaml`].
     pub fn from_json(text: &str, what: &str) -> Result<RuleSet> {
+        crate::input::check_text(text, what)?;
         let file: RulesFile = serde_json::from_str(text).map_err(|e| Error::parse(what, e))?;
         Self::from_file(file, what)
     }
@@ -479,9 +482,11 @@ impl RuleEngine {
     ///
     /// # Errors
     /// Rule failures are not errors: they are listed in [`Evaluation::errors`]. An `Err` means
-    /// the sandbox itself failed ([`Error::Sandbox`] with [`sandvm::Error::Host`]), or the
-    /// facts are too large for the limits to even load them.
+    /// the sandbox itself failed ([`Error::Sandbox`] with [`sandvm::Error::Host`]), the facts
+    /// nest deeper than [`crate::input::MAX_DEPTH`] ([`Error::TooDeep`]), or they are too
+    /// large for the limits to even load them.
     pub fn evaluate(&mut self, facts: &Json) -> Result<Evaluation> {
+        crate::input::check_depth(facts, "facts")?;
         let started = Instant::now();
         let n = self.set.rules().len();
         let mut raw: Vec<Raw> = (0..n).map(|_| Raw::NotRun).collect();
