@@ -45,6 +45,15 @@
 //! limit the plugin's sandbox is reset: it is loaded again (top level and `activate` run
 //! again) before its next call; its module state is lost, its key/value store is kept.
 //!
+//! **Quotas.** Everything a plugin can make the host keep is capped: its key/value store in
+//! entries and bytes ([`HostOptions::kv_max_entries`], [`HostOptions::kv_max_bytes`]), its
+//! events and log lines per call in count and bytes ([`HostOptions::max_messages_per_call`],
+//! [`HostOptions::max_message_bytes_per_call`]). A write past a cap throws in the plugin
+//! (`quota exceeded: ...`), is counted in [`PluginInfo::usage`], and a call that fails after
+//! it is reported as [`Error::QuotaExceeded`]. Limits a manifest asks for above
+//! [`HostOptions::max_limits`] are refused ([`Error::LimitsNotAllowed`] naming the field),
+//! never clamped.
+//!
 //! **Isolation.** By default each plugin has its own runtime (heap, limits, engine):
 //! [`Isolation::RuntimePerPlugin`], for plugins that do not trust each other. With
 //! [`Isolation::SharedRuntime`] plugins are separate contexts (realms) of one runtime: cheaper,

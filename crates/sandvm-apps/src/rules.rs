@@ -14,7 +14,8 @@
 //! threads); a [`RuleEngine`] evaluates it against many fact sets in one sandbox context.
 //! Facts are copied in and deep-frozen; conditions run in strict mode with frozen intrinsics
 //! and a frozen global object, so a rule cannot change the facts or leave state behind for
-//! other rules. A rule that throws, loops or runs out of memory is reported with its error and
+//! other rules or the next fact set: the engine's own hooks are frozen arrow functions that
+//! need a per-set secret, and the rules are compiled outside the engine's lexical scope. A rule that throws, loops or runs out of memory is reported with its error and
 //! the other rules still run (per-rule limits).
 //!
 //! ```

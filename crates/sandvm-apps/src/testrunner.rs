@@ -14,11 +14,20 @@
 //!
 //! **Granularity.** The file's top level (registration) is one sandbox run; then *each test* is
 //! a separate sandbox call with its own time limit ([`TestOptions::timeout`], or the third
-//! argument of `test(name, fn, ms)`) and the runtime's memory limit, its hooks included. A test
+//! argument of `test(name, fn, ms)` clamped to it) and the runtime's memory limit, its hooks
+//! included. A test
 //! that hangs, loops or blows the memory limit fails with that kind (`timeout`,
 //! `memory_limit`, `unsettled`, ...) and the run goes on: the sandbox is reset, the file's top
 //! level runs again (so `beforeAll` hooks run again before the next test), and the next test
 //! runs.
+//!
+//! **Hostile test files.** The framework's own code captures the intrinsics it uses before the
+//! file runs and hands results to the host as text that the host parses and validates; its
+//! hooks need a per-file secret, so test code can neither call them nor forge a pass, a failure
+//! kind or a limit by replacing `Array.prototype`, `JSON`, `String`, `Promise` or `toJSON`
+//! (`Promise.prototype.then` and `.constructor` are read-only for that reason). Matchers
+//! (`expect`) run in the file's realm: a file that replaces the intrinsics its own assertions
+//! use changes what those assertions check, as in Jest.
 //!
 //! ```
 //! # fn main() -> sandvm_apps::Result<()> {
