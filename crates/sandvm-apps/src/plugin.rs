@@ -202,6 +202,9 @@ pub struct HostOptions {
     /// Most bytes of event payloads (as JSON text) plus log text one plugin may produce in one
     /// call. By default, 1 MiB.
     pub max_message_bytes_per_call: usize,
+    /// Most bytes of events and log lines (of all plugins) the host keeps until it takes them
+    /// ([`PluginHost::take_messages`], or a [`PluginHost::dispatch`]). By default, 16 MiB.
+    pub max_pending_message_bytes: usize,
 }
 
 impl Default for HostOptions {
@@ -226,6 +229,7 @@ impl Default for HostOptions {
             kv_max_bytes: 4 * 1024 * 1024,
             max_messages_per_call: 1000,
             max_message_bytes_per_call: 1024 * 1024,
+            max_pending_message_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -340,6 +344,9 @@ impl Dispatch {
 struct Bus {
     events: Vec<Emitted>,
     logs: Vec<LogEntry>,
+    /// Bytes of `events` and `logs`, as counted against
+    /// [`HostOptions::max_pending_message_bytes`].
+    bytes: usize,
 }
 
 type SharedBus = Arc<Mutex<Bus>>;
@@ -483,6 +490,7 @@ impl PluginHost {
     /// Builds the `sandvm:host` module for one plugin.
     fn host_module(&self, m: &Manifest, stores: &Stores) -> sandvm::HostModule {
         let caps: BTreeSet<&str> = m.capabilities.iter().map(String::as_str).collect();
+        let pending_cap = self.opts.max_pending_message_bytes;
         let mut h =
             sandvm::HostModule::new().value("plugin", serde_json::json!({"name": m.name, "version": m.version}));
         for level in ["log", "info", "warn", "error", "debug"] {
@@ -491,8 +499,9 @@ impl PluginHost {
             let stores = stores.clone();
             h = h.function(level, move |args| {
                 let message = message_of(&args);
-                stores.message(message.len()).map_err(|e| format!("{level}: {e}"))?;
                 let mut b = bus.lock().map_err(|_| "log: host unavailable".to_string())?;
+                stores.message(message.len(), b.bytes, pending_cap).map_err(|e| format!("{level}: {e}"))?;
+                b.bytes += message.len();
                 b.logs.push(LogEntry { plugin: plugin.clone(), level: level.into(), message });
                 Ok(Json::Null)
             });
@@ -505,8 +514,9 @@ impl PluginHost {
                 let name = args.get(0).and_then(Json::as_str).ok_or("emit: the event name must be a string")?;
                 let payload = args.get(1).cloned().unwrap_or(Json::Null);
                 let bytes = name.len().saturating_add(serde_json::to_string(&payload).map_or(usize::MAX, |t| t.len()));
-                stores.message(bytes).map_err(|e| format!("emit: {e}"))?;
                 let mut b = bus.lock().map_err(|_| "emit: host unavailable".to_string())?;
+                stores.message(bytes, b.bytes, pending_cap).map_err(|e| format!("emit: {e}"))?;
+                b.bytes += bytes;
                 b.events.push(Emitted { plugin: plugin.clone(), name: name.to_string(), payload });
                 Ok(Json::Null)
             });
@@ -666,6 +676,10 @@ impl PluginHost {
         }
         if let Ok(mut b) = self.bus.lock() {
             for c in console {
+                if !p.stores.fits_pending(c.text.len(), b.bytes, self.opts.max_pending_message_bytes) {
+                    continue;
+                }
+                b.bytes += c.text.len();
                 let level = format!("{:?}", c.level).to_lowercase();
                 b.logs.push(LogEntry { plugin: p.manifest.name.clone(), level, message: c.text });
             }
@@ -868,7 +882,10 @@ impl PluginHost {
     /// Takes the events emitted and the lines logged since the last call (or dispatch).
     pub fn take_messages(&mut self) -> (Vec<Emitted>, Vec<LogEntry>) {
         match self.bus.lock() {
-            Ok(mut b) => (std::mem::take(&mut b.events), std::mem::take(&mut b.logs)),
+            Ok(mut b) => {
+                b.bytes = 0;
+                (std::mem::take(&mut b.events), std::mem::take(&mut b.logs))
+            }
             Err(_) => (Vec::new(), Vec::new()),
         }
     }

@@ -24,6 +24,9 @@ pub enum Quota {
     /// Bytes of event payloads plus log text in one call
     /// ([`crate::plugin::HostOptions::max_message_bytes_per_call`]).
     MessageBytes,
+    /// Bytes of events and log lines of all plugins that the host has not taken yet
+    /// ([`crate::plugin::HostOptions::max_pending_message_bytes`]).
+    PendingMessageBytes,
 }
 
 impl std::fmt::Display for Quota {
@@ -33,6 +36,7 @@ impl std::fmt::Display for Quota {
             Quota::KvBytes => "key/value bytes",
             Quota::Messages => "messages per call",
             Quota::MessageBytes => "message bytes per call",
+            Quota::PendingMessageBytes => "message bytes not yet taken by the host",
         })
     }
 }
@@ -120,12 +124,16 @@ impl Stores {
         u
     }
 
-    /// Counts one message of `bytes` bytes against the per-call caps.
+    /// Counts one message of `bytes` bytes against the per-call caps and against
+    /// `pending_cap` for the `pending` bytes the host has not taken yet.
     ///
     /// # Errors
     /// The guest-facing message when a cap is reached.
-    pub fn message(&self, bytes: usize) -> Result<(), String> {
+    pub fn message(&self, bytes: usize, pending: usize, pending_cap: usize) -> Result<(), String> {
         let mut m = self.meter.lock().map_err(|_| "host unavailable".to_string())?;
+        if pending.saturating_add(bytes) > pending_cap {
+            return Err(self.refuse(&mut m, Quota::PendingMessageBytes, pending_cap));
+        }
         if m.call_messages >= self.caps.messages {
             return Err(self.refuse(&mut m, Quota::Messages, self.caps.messages));
         }
@@ -137,6 +145,19 @@ impl Stores {
         m.usage.messages += 1;
         m.usage.message_bytes += bytes as u64;
         Ok(())
+    }
+
+    /// Whether `bytes` more fit under `pending_cap` with `pending` bytes not yet taken; a
+    /// refusal is counted (console lines, which the sandbox's output limit already bounds per
+    /// call, only count against this cap).
+    pub fn fits_pending(&self, bytes: usize, pending: usize, pending_cap: usize) -> bool {
+        if pending.saturating_add(bytes) <= pending_cap {
+            return true;
+        }
+        if let Ok(mut m) = self.meter.lock() {
+            self.refuse(&mut m, Quota::PendingMessageBytes, pending_cap);
+        }
+        false
     }
 
     /// `set(key, value)` within the caps.

@@ -115,3 +115,30 @@ fn manifests_cannot_ask_for_more_than_the_host_maximum() {
         }
     }
 }
+
+#[test]
+fn messages_the_host_has_not_taken_are_capped_across_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = "import { emit } from 'sandvm:host';\nexport function burst() { for (let i = 0; i < 4; i++) emit('e', 'p'.repeat(900)); }\nexport function shout() { console.log('c'.repeat(5000)); }";
+    let p = write_plugin(dir.path(), "burst", "capabilities = [\"emit\"]", code);
+    let mut o = HostOptions::default().grant("emit");
+    o.max_pending_message_bytes = 10_000;
+    let mut h = PluginHost::new(o).unwrap();
+    h.load_dir(&p).unwrap();
+    // Events of 903 bytes: the fourth of the third call passes the 10,000 pending bytes.
+    h.call_hook("burst", "burst", &[]).unwrap();
+    h.call_hook("burst", "burst", &[]).unwrap();
+    let e = h.call_hook("burst", "burst", &[]).unwrap_err();
+    assert_eq!(e, Error::QuotaExceeded { plugin: "burst".into(), quota: Quota::PendingMessageBytes, limit: 10_000 });
+    // Console lines past the cap are dropped and counted.
+    h.call_hook("burst", "shout", &[]).unwrap();
+    let usage = h.plugins().into_iter().next().unwrap().usage;
+    assert_eq!(usage.refused, 2);
+    let (events, logs) = h.take_messages();
+    assert_eq!((events.len(), logs.len()), (11, 0));
+    // Taking them frees the room.
+    h.call_hook("burst", "burst", &[]).unwrap();
+    h.call_hook("burst", "shout", &[]).unwrap();
+    let (events, logs) = h.take_messages();
+    assert_eq!((events.len(), logs.len()), (4, 1));
+}
