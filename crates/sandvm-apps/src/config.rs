@@ -191,11 +191,14 @@ pub fn validate(value: &Json, schema: &Json) -> Result<()> {
 /// Reads a JSON Schema file.
 ///
 /// # Errors
-/// [`Error::Io`] or [`Error::Parse`].
+/// [`Error::Io`], [`Error::TooLarge`]/[`Error::TooDeep`] past the bounds of
+/// [`crate::input`], or [`Error::Parse`].
 pub fn read_schema(path: impl AsRef<Path>) -> Result<Json> {
     let path = path.as_ref();
     let text = read_text(path)?;
-    serde_json::from_str(&text).map_err(|e| Error::parse(path.display().to_string(), e))
+    let what = path.display().to_string();
+    crate::input::check_text(&text, &what)?;
+    serde_json::from_str(&text).map_err(|e| Error::parse(what, e))
 }
 
 /// Writes `value` in `format`. The output always ends with a newline and depends only on

@@ -113,6 +113,36 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// Input is larger than the crate accepts ([`crate::input::MAX_INPUT_BYTES`]).
+    #[error("{what}: {size} bytes, more than the {limit} accepted")]
+    TooLarge {
+        /// What was being read.
+        what: String,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Input nests arrays or objects deeper than the crate accepts
+    /// ([`crate::input::MAX_DEPTH`]).
+    #[error("{what}: nested more than {limit} levels deep")]
+    TooDeep {
+        /// What was being read.
+        what: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// A plugin call failed after the host refused a write to a full host-side store (its
+    /// key/value store, or its events and log lines of one call).
+    #[error("plugin '{plugin}': quota exceeded: {quota} (at most {limit})")]
+    QuotaExceeded {
+        /// The plugin's name.
+        plugin: String,
+        /// Which store was full.
+        quota: crate::plugin::Quota,
+        /// Its cap.
+        limit: usize,
+    },
     /// Guest code failed in the sandbox (syntax error, exception, limit, module refused).
     #[error(transparent)]
     Sandbox(#[from] sandvm::Error),
@@ -120,11 +150,16 @@ pub enum Error {
 
 impl Error {
     /// The process exit code the `sandvm` CLI uses for this error: 2 for usage, I/O and parse
-    /// errors, 3 when a sandbox limit was hit, 1 for everything else (guest errors, schema
+    /// errors, 3 when a sandbox limit or a host-side store quota ([`Error::QuotaExceeded`]) was hit, 1 for everything else (guest errors, schema
     /// violations, refused capabilities).
     pub fn exit_code(&self) -> u8 {
         let sandbox = match self {
-            Error::Io { .. } | Error::Parse { .. } | Error::Output { .. } => return 2,
+            Error::Io { .. }
+            | Error::Parse { .. }
+            | Error::Output { .. }
+            | Error::TooLarge { .. }
+            | Error::TooDeep { .. } => return 2,
+            Error::QuotaExceeded { .. } => return 3,
             Error::Sandbox(e) => e,
             Error::Plugin { source, .. } | Error::Rule { source, .. } => source.as_ref(),
             _ => return 1,

@@ -23,7 +23,9 @@
 
 pub mod config;
 mod error;
+pub mod input;
 pub mod plugin;
+mod plugin_store;
 pub mod rules;
 pub mod testrunner;
 
@@ -43,4 +45,24 @@ pub fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
         .map_err(|e| Error::Sandbox(sandvm::Error::Host(format!("cannot start a thread: {e}"))))?
         .join()
         .map_err(|_| Error::Sandbox(sandvm::Error::Host("the worker thread panicked".into())))
+}
+
+/// A fresh unguessable token (128 bits from the standard library's randomly seeded hasher
+/// keys) that internal hooks installed into a guest context require as their first argument,
+/// so guest code that finds a hook on the global object cannot call it. The token lives only in
+/// the host and in a closure of the prelude that checks it.
+pub(crate) fn secret_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let part = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(n);
+        h.write_u64(salt);
+        h.write_u128(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0),
+        );
+        h.finish()
+    };
+    format!("{:016x}{:016x}", part(1), part(2))
 }

@@ -45,6 +45,15 @@
 //! limit the plugin's sandbox is reset: it is loaded again (top level and `activate` run
 //! again) before its next call; its module state is lost, its key/value store is kept.
 //!
+//! **Quotas.** Everything a plugin can make the host keep is capped: its key/value store in
+//! entries and bytes ([`HostOptions::kv_max_entries`], [`HostOptions::kv_max_bytes`]), its
+//! events and log lines per call in count and bytes ([`HostOptions::max_messages_per_call`],
+//! [`HostOptions::max_message_bytes_per_call`]). A write past a cap throws in the plugin
+//! (`quota exceeded: ...`), is counted in [`PluginInfo::usage`], and a call that fails after
+//! it is reported as [`Error::QuotaExceeded`]. Limits a manifest asks for above
+//! [`HostOptions::max_limits`] are refused ([`Error::LimitsNotAllowed`] naming the field),
+//! never clamped.
+//!
 //! **Isolation.** By default each plugin has its own runtime (heap, limits, engine):
 //! [`Isolation::RuntimePerPlugin`], for plugins that do not trust each other. With
 //! [`Isolation::SharedRuntime`] plugins are separate contexts (realms) of one runtime: cheaper,
@@ -60,6 +69,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::error::read_text;
+use crate::plugin_store::{Caps, Stores};
+pub use crate::plugin_store::{Quota, Usage};
 use crate::{Error, Result};
 
 /// What a plugin asks for in the `[limits]` table of its manifest. Anything left out takes
@@ -111,9 +122,11 @@ impl Manifest {
     /// Parses and validates a manifest.
     ///
     /// # Errors
+    /// [`Error::TooLarge`]/[`Error::TooDeep`] past the bounds of [`crate::input`],
     /// [`Error::Parse`] for bad TOML or unknown fields, [`Error::Invalid`] for a bad name or
     /// an entry that leaves the plugin directory.
     pub fn from_toml(text: &str, what: &str) -> Result<Manifest> {
+        crate::input::check_text(text, what)?;
         let m: Manifest = toml::from_str(text).map_err(|e| Error::parse(what, e))?;
         let ok_name = !m.name.is_empty()
             && m.name.len() <= 64
@@ -182,8 +195,16 @@ pub struct HostOptions {
     pub max_limits: sandvm::Limits,
     /// Most keys in one plugin's store. By default, 10,000.
     pub kv_max_entries: usize,
+    /// Most bytes (keys plus values as JSON text) in one plugin's store. By default, 4 MiB.
+    pub kv_max_bytes: usize,
     /// Most events and log lines one plugin may produce in one call. By default, 1,000.
     pub max_messages_per_call: usize,
+    /// Most bytes of event payloads (as JSON text) plus log text one plugin may produce in one
+    /// call. By default, 1 MiB.
+    pub max_message_bytes_per_call: usize,
+    /// Most bytes of events and log lines (of all plugins) the host keeps until it takes them
+    /// ([`PluginHost::take_messages`], or a [`PluginHost::dispatch`]). By default, 16 MiB.
+    pub max_pending_message_bytes: usize,
 }
 
 impl Default for HostOptions {
@@ -205,7 +226,10 @@ impl Default for HostOptions {
                 ..Default::default()
             },
             kv_max_entries: 10_000,
+            kv_max_bytes: 4 * 1024 * 1024,
             max_messages_per_call: 1000,
+            max_message_bytes_per_call: 1024 * 1024,
+            max_pending_message_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -254,6 +278,9 @@ pub struct PluginInfo {
     pub failures: u32,
     /// The names its entry module exports.
     pub exports: Vec<String>,
+    /// What it holds in host-side stores and how many of its writes were refused.
+    #[serde(default)]
+    pub usage: Usage,
 }
 
 /// An event a plugin emitted with `emit(name, payload)`.
@@ -317,8 +344,9 @@ impl Dispatch {
 struct Bus {
     events: Vec<Emitted>,
     logs: Vec<LogEntry>,
-    /// Messages per plugin in the current call.
-    count: BTreeMap<String, usize>,
+    /// Bytes of `events` and `logs`, as counted against
+    /// [`HostOptions::max_pending_message_bytes`].
+    bytes: usize,
 }
 
 type SharedBus = Arc<Mutex<Bus>>;
@@ -329,10 +357,12 @@ struct Plugin {
     limits: sandvm::Limits,
     state: PluginState,
     failures: u32,
-    kv: sandvm::KvStore,
+    stores: Stores,
     exports: Vec<String>,
     ready: u64,
     dirty: bool,
+    /// The secret the loader's hook requires (see [`crate::secret_token`]).
+    token: String,
 }
 
 /// Hosts plugins. Not `Send`: it owns sandboxes (make one per thread).
@@ -458,58 +488,41 @@ impl PluginHost {
     }
 
     /// Builds the `sandvm:host` module for one plugin.
-    fn host_module(&self, m: &Manifest, kv: &sandvm::KvStore) -> sandvm::HostModule {
+    fn host_module(&self, m: &Manifest, stores: &Stores) -> sandvm::HostModule {
         let caps: BTreeSet<&str> = m.capabilities.iter().map(String::as_str).collect();
-        let max = self.opts.max_messages_per_call;
+        let pending_cap = self.opts.max_pending_message_bytes;
         let mut h =
             sandvm::HostModule::new().value("plugin", serde_json::json!({"name": m.name, "version": m.version}));
         for level in ["log", "info", "warn", "error", "debug"] {
             let bus = self.bus.clone();
             let plugin = m.name.clone();
+            let stores = stores.clone();
             h = h.function(level, move |args| {
+                let message = message_of(&args);
                 let mut b = bus.lock().map_err(|_| "log: host unavailable".to_string())?;
-                let n = b.count.entry(plugin.clone()).or_default();
-                *n += 1;
-                if *n > max {
-                    return Err(format!("{level}: more than {max} messages in one call"));
-                }
-                b.logs.push(LogEntry { plugin: plugin.clone(), level: level.into(), message: message_of(&args) });
+                stores.message(message.len(), b.bytes, pending_cap).map_err(|e| format!("{level}: {e}"))?;
+                b.bytes += message.len();
+                b.logs.push(LogEntry { plugin: plugin.clone(), level: level.into(), message });
                 Ok(Json::Null)
             });
         }
         if caps.contains("emit") {
             let bus = self.bus.clone();
             let plugin = m.name.clone();
+            let stores = stores.clone();
             h = h.function("emit", move |args| {
                 let name = args.get(0).and_then(Json::as_str).ok_or("emit: the event name must be a string")?;
                 let payload = args.get(1).cloned().unwrap_or(Json::Null);
+                let bytes = name.len().saturating_add(serde_json::to_string(&payload).map_or(usize::MAX, |t| t.len()));
                 let mut b = bus.lock().map_err(|_| "emit: host unavailable".to_string())?;
-                let n = b.count.entry(plugin.clone()).or_default();
-                *n += 1;
-                if *n > max {
-                    return Err(format!("emit: more than {max} messages in one call"));
-                }
+                stores.message(bytes, b.bytes, pending_cap).map_err(|e| format!("emit: {e}"))?;
+                b.bytes += bytes;
                 b.events.push(Emitted { plugin: plugin.clone(), name: name.to_string(), payload });
                 Ok(Json::Null)
             });
         }
         if caps.contains("kv") {
-            let key = |args: &Json| -> std::result::Result<String, String> {
-                args.get(0)
-                    .and_then(Json::as_str)
-                    .map(str::to_string)
-                    .ok_or_else(|| "kv: the key must be a string".into())
-            };
-            let (a, b, c, d, e) = (kv.clone(), kv.clone(), kv.clone(), kv.clone(), kv.clone());
-            h = h
-                .function("kvGet", move |args| Ok(a.get(&key(&args)?).unwrap_or(Json::Null)))
-                .function("kvSet", move |args| {
-                    b.set(&key(&args)?, args.get(1).cloned().unwrap_or(Json::Null))?;
-                    Ok(Json::Null)
-                })
-                .function("kvHas", move |args| Ok(Json::Bool(c.get(&key(&args)?).is_some())))
-                .function("kvDelete", move |args| Ok(Json::Bool(d.delete(&key(&args)?))))
-                .function("kvKeys", move |_| Ok(Json::Array(e.keys().into_iter().map(Json::String).collect())));
+            h = stores.kv_functions(h, ["kvGet", "kvSet", "kvHas", "kvDelete", "kvKeys"]);
         }
         for (name, f) in &self.host_fns {
             if caps.contains(name.as_str()) {
@@ -563,14 +576,20 @@ impl PluginHost {
         if !entry_path.is_file() {
             return Err(Error::io(entry_path, "the entry module does not exist"));
         }
-        let kv = sandvm::KvStore::with_max_entries(self.opts.kv_max_entries);
+        let stores = Stores::new(Caps {
+            kv_entries: self.opts.kv_max_entries,
+            kv_bytes: self.opts.kv_max_bytes,
+            messages: self.opts.max_messages_per_call,
+            message_bytes: self.opts.max_message_bytes_per_call,
+        });
         let mut modules = sandvm::ModuleConfig::new()
             .root(dir)?
             .commonjs(false)
-            .host_module("sandvm:host", self.host_module(&manifest, &kv))
+            .host_module("sandvm:host", self.host_module(&manifest, &stores))
             .allow("sandvm:host");
         if manifest.capabilities.iter().any(|c| c == "kv") {
-            modules = modules.host_module("sandvm:kv", sandvm::HostModule::kv(kv.clone())).allow("sandvm:kv");
+            let kv = stores.kv_functions(sandvm::HostModule::new(), ["get", "set", "has", "delete", "keys"]);
+            modules = modules.host_module("sandvm:kv", kv).allow("sandvm:kv");
         }
         let opts = sandvm::ContextOptions::default()
             .strict(true)
@@ -588,10 +607,11 @@ impl PluginHost {
             limits,
             state: PluginState::Loaded,
             failures: 0,
-            kv,
+            stores,
             exports: Vec::new(),
             ready: 0,
             dirty: true,
+            token: crate::secret_token(),
         };
         self.run_top_level(&mut p).map_err(|e| Error::Plugin { plugin: name.clone(), source: Box::new(e) })?;
         self.drain_logs(&p);
@@ -608,21 +628,26 @@ impl PluginHost {
     /// Runs the plugin's loader: imports the entry, keeps its namespace on a hidden global.
     fn run_top_level(&self, p: &mut Plugin) -> std::result::Result<(), sandvm::Error> {
         let entry = p.manifest.entry.trim_start_matches("./");
+        let token = serde_json::to_string(&p.token).unwrap_or_default();
+        // The hook is a frozen arrow function that needs the plugin's secret token: the plugin
+        // can see it on the global object but not call it.
         let loader = format!(
             "import * as plugin from './{entry}';\n\
-             const call = (name, args) => {{\n\
+             const TOKEN = {token};\n\
+             const call = (token, name, args) => {{\n\
+               if (token !== TOKEN) throw new TypeError('internal hook');\n\
                const f = plugin[name];\n\
                if (typeof f !== 'function') return {{ missing: true }};\n\
                const r = f(...args);\n\
                const wrap = (v) => ({{ value: v === undefined ? null : v }});\n\
                return r !== null && typeof r === 'object' && typeof r.then === 'function' ? Promise.resolve(r).then(wrap) : wrap(r);\n\
              }};\n\
-             Object.defineProperty(globalThis, '{CALL}', {{ value: call }});\n\
+             Object.defineProperty(globalThis, '{CALL}', {{ value: Object.freeze(call) }});\n\
              export const exports = Object.keys(plugin);\n"
         );
         let rt = p.ctx.runtime().clone();
         rt.set_limits(p.limits.clone());
-        self.reset_counts();
+        p.stores.begin_call();
         let done = p.ctx.run_module(&loader, "<plugin-loader>");
         if let Err(e) = &done {
             if e.is_limit() || matches!(e, sandvm::Error::Cancelled) {
@@ -643,12 +668,6 @@ impl PluginHost {
         Ok(())
     }
 
-    fn reset_counts(&self) {
-        if let Ok(mut b) = self.bus.lock() {
-            b.count.clear();
-        }
-    }
-
     /// Moves the plugin's captured console output to the log.
     fn drain_logs(&self, p: &Plugin) {
         let console = p.ctx.take_console();
@@ -657,6 +676,10 @@ impl PluginHost {
         }
         if let Ok(mut b) = self.bus.lock() {
             for c in console {
+                if !p.stores.fits_pending(c.text.len(), b.bytes, self.opts.max_pending_message_bytes) {
+                    continue;
+                }
+                b.bytes += c.text.len();
                 let level = format!("{:?}", c.level).to_lowercase();
                 b.logs.push(LogEntry { plugin: p.manifest.name.clone(), level, message: c.text });
             }
@@ -690,7 +713,14 @@ impl PluginHost {
                 if p.failures >= self.opts.max_failures {
                     p.state = PluginState::Disabled { reason: format!("{} failures, the last: {e}", p.failures) };
                 }
-                Err(Error::Plugin { plugin: name, source: Box::new(e) })
+                // A call that failed with an exception after the host refused a write reports
+                // the quota; the guest's exception alone never decides this.
+                match (p.stores.hit(), &e) {
+                    (Some((quota, limit)), sandvm::Error::Exception { .. }) => {
+                        Err(Error::QuotaExceeded { plugin: name, quota, limit })
+                    }
+                    _ => Err(Error::Plugin { plugin: name, source: Box::new(e) }),
+                }
             }
         }
     }
@@ -717,8 +747,10 @@ impl PluginHost {
     fn invoke(&self, i: usize, hook: &str, args: &[Json]) -> std::result::Result<Option<Json>, sandvm::Error> {
         let p = &self.plugins[i];
         p.ctx.runtime().set_limits(p.limits.clone());
-        self.reset_counts();
-        let done = p.ctx.call(CALL, &[Json::String(hook.to_string()), Json::Array(args.to_vec())])?;
+        p.stores.begin_call();
+        let done = p
+            .ctx
+            .call(CALL, &[Json::String(p.token.clone()), Json::String(hook.to_string()), Json::Array(args.to_vec())])?;
         let v = done.value.unwrap_or(Json::Null);
         if v.get("missing") == Some(&Json::Bool(true)) {
             return Ok(None);
@@ -822,6 +854,14 @@ impl PluginHost {
                 Err(e) => {
                     let report = match &e {
                         Error::Plugin { source, .. } => sandvm::ErrorReport::from(source.as_ref()),
+                        Error::QuotaExceeded { .. } => sandvm::ErrorReport {
+                            kind: "quota_exceeded".into(),
+                            name: None,
+                            message: e.to_string(),
+                            stack: None,
+                            line: None,
+                            column: None,
+                        },
                         other => sandvm::ErrorReport {
                             kind: "host".into(),
                             name: None,
@@ -842,7 +882,10 @@ impl PluginHost {
     /// Takes the events emitted and the lines logged since the last call (or dispatch).
     pub fn take_messages(&mut self) -> (Vec<Emitted>, Vec<LogEntry>) {
         match self.bus.lock() {
-            Ok(mut b) => (std::mem::take(&mut b.events), std::mem::take(&mut b.logs)),
+            Ok(mut b) => {
+                b.bytes = 0;
+                (std::mem::take(&mut b.events), std::mem::take(&mut b.logs))
+            }
             Err(_) => (Vec::new(), Vec::new()),
         }
     }
@@ -856,6 +899,7 @@ impl PluginHost {
                 state: p.state.clone(),
                 failures: p.failures,
                 exports: p.exports.clone(),
+                usage: p.stores.usage(),
             })
             .collect()
     }
@@ -867,7 +911,7 @@ impl PluginHost {
 
     /// The key/value store of plugin `name` (the host may read and write it).
     pub fn kv(&self, name: &str) -> Option<sandvm::KvStore> {
-        self.plugins.iter().find(|p| p.manifest.name == name).map(|p| p.kv.clone())
+        self.plugins.iter().find(|p| p.manifest.name == name).map(|p| p.stores.kv().clone())
     }
 }
 

@@ -14,7 +14,8 @@
 //! threads); a [`RuleEngine`] evaluates it against many fact sets in one sandbox context.
 //! Facts are copied in and deep-frozen; conditions run in strict mode with frozen intrinsics
 //! and a frozen global object, so a rule cannot change the facts or leave state behind for
-//! other rules. A rule that throws, loops or runs out of memory is reported with its error and
+//! other rules or the next fact set: the engine's own hooks are frozen arrow functions that
+//! need a per-set secret, and the rules are compiled outside the engine's lexical scope. A rule that throws, loops or runs out of memory is reported with its error and
 //! the other rules still run (per-rule limits).
 //!
 //! ```
@@ -103,6 +104,8 @@ struct SetInner {
     /// In evaluation order (priority descending, then file order).
     rules: Vec<Rule>,
     setup: sandvm::Script,
+    /// The secret the host passes to the hooks (see [`crate::secret_token`]).
+    token: String,
 }
 
 /// A rule that fired.
@@ -212,7 +215,11 @@ const PRELUDE: &str = r#"
     }
   };
   const fired = (r) => r === 1 || Array.isArray(r);
-  Object.defineProperty(globalThis, '__sandvm_rules_all', { value: function (facts, skip) {
+  // The host hooks: arrow functions (no `prototype` object), frozen, and callable only with
+  // the rule set's secret token, which no guest code can read.
+  const hook = (name, f) => Object.defineProperty(globalThis, name, { value: Object.freeze(f) });
+  hook('__sandvm_rules_all', (token, facts, skip) => {
+    if (token !== TOKEN) throw new TypeError('internal hook');
     freeze(facts);
     const out = new Array(rules.length).fill(null);
     for (let i = 0; i < rules.length; i++) {
@@ -221,10 +228,11 @@ const PRELUDE: &str = r#"
       if (stops[i] && fired(out[i])) break;
     }
     return out;
-  } });
-  Object.defineProperty(globalThis, '__sandvm_rules_one', { value: function (i, facts) {
+  });
+  hook('__sandvm_rules_one', (token, i, facts) => {
+    if (token !== TOKEN) throw new TypeError('internal hook');
     return one(i, freeze(facts));
-  } });
+  });
   Object.freeze(globalThis);
 "#;
 
@@ -234,9 +242,11 @@ impl RuleSet {
     /// errors.
     ///
     /// # Errors
+    /// [`Error::TooLarge`] or [`Error::TooDeep`] past the bounds of [`crate::input`];
     /// [`Error::Parse`] when the text does not parse or has unknown fields; see
     /// [`RuleSet::new`] for the rest.
     pub fn from_yaml(text: &str, what: &str) -> Result<RuleSet> {
+        crate::input::check_text(text, what)?;
         let file: RulesFile = serde_norway::from_str(text).map_err(|e| Error::parse(what, e))?;
         Self::from_file(file, what)
     }
@@ -246,6 +256,7 @@ impl RuleSet {
     /// # Errors
     /// As [`RuleSet::from_yaml`].
     pub fn from_json(text: &str, what: &str) -> Result<RuleSet> {
+        crate::input::check_text(text, what)?;
         let file: RulesFile = serde_json::from_str(text).map_err(|e| Error::parse(what, e))?;
         Self::from_file(file, what)
     }
@@ -304,8 +315,9 @@ impl RuleSet {
         order.sort_by_key(|&i| (std::cmp::Reverse(rules[i].priority), i));
         let mut slots = rules.into_iter().map(Some).collect::<Vec<_>>();
         let rules: Vec<Rule> = order.iter().filter_map(|&i| slots[i].take()).collect();
-        let setup = compile_set(&rules)?;
-        Ok(RuleSet { inner: Arc::new(SetInner { name: "rules".into(), rules, setup }) })
+        let token = crate::secret_token();
+        let setup = compile_set(&rules, &token)?;
+        Ok(RuleSet { inner: Arc::new(SetInner { name: "rules".into(), rules, setup, token }) })
     }
 
     /// The rules in evaluation order (priority descending, then file order).
@@ -351,8 +363,17 @@ fn check_expression(id: &str, part: &str, expr: &str) -> Result<()> {
     Ok(())
 }
 
-fn compile_set(rules: &[Rule]) -> Result<sandvm::Script> {
-    let mut src = String::from("(function () {\n'use strict';\nconst rules = [\n");
+fn compile_set(rules: &[Rule], token: &str) -> Result<sandvm::Script> {
+    // The rule functions are built in their own function at the top level of the script, so
+    // their conditions see the global scope only: none of the prelude's bindings (the rules
+    // array, the token, the helpers) is in their lexical scope.
+    let mut src = String::from("(function (rules) {\n'use strict';\nconst stops = ");
+    src.push_str(&serde_json::to_string(&rules.iter().map(|r| r.stop).collect::<Vec<_>>()).unwrap_or_default());
+    src.push_str(";\nconst TOKEN = ");
+    src.push_str(&serde_json::to_string(token).unwrap_or_default());
+    src.push_str(";\nObject.freeze(rules);\n");
+    src.push_str(PRELUDE);
+    src.push_str("})((function () {\n'use strict';\nreturn [\n");
     for r in rules {
         src.push_str("function (facts) {\nif (!(\n");
         src.push_str(&r.condition);
@@ -360,11 +381,7 @@ fn compile_set(rules: &[Rule]) -> Result<sandvm::Script> {
         src.push_str(r.output.as_deref().unwrap_or("undefined"));
         src.push_str("\n)];\n},\n");
     }
-    src.push_str("];\nconst stops = ");
-    src.push_str(&serde_json::to_string(&rules.iter().map(|r| r.stop).collect::<Vec<_>>()).unwrap_or_default());
-    src.push_str(";\n");
-    src.push_str(PRELUDE);
-    src.push_str("})();\n");
+    src.push_str("];\n})());\n");
     let opts = sandvm::ScriptOptions { filename: "<rules>".into(), strict: true };
     sandvm::Script::with_options(&src, opts).map_err(|e| Error::Rule { rule: "(rule set)".into(), source: Box::new(e) })
 }
@@ -466,9 +483,11 @@ impl RuleEngine {
     ///
     /// # Errors
     /// Rule failures are not errors: they are listed in [`Evaluation::errors`]. An `Err` means
-    /// the sandbox itself failed ([`Error::Sandbox`] with [`sandvm::Error::Host`]), or the
-    /// facts are too large for the limits to even load them.
+    /// the sandbox itself failed ([`Error::Sandbox`] with [`sandvm::Error::Host`]), the facts
+    /// nest deeper than [`crate::input::MAX_DEPTH`] ([`Error::TooDeep`]), or they are too
+    /// large for the limits to even load them.
     pub fn evaluate(&mut self, facts: &Json) -> Result<Evaluation> {
+        crate::input::check_depth(facts, "facts")?;
         let started = Instant::now();
         let n = self.set.rules().len();
         let mut raw: Vec<Raw> = (0..n).map(|_| Raw::NotRun).collect();
@@ -480,7 +499,10 @@ impl RuleEngine {
             let rt = self.ctx.runtime().clone();
             let budget = self.limits.evaluation_timeout.min(self.limits.rule_timeout);
             rt.set_limits(Self::sandbox_limits(&self.limits, budget));
-            let r = self.ctx.call("__sandvm_rules_all", &[facts.clone(), Json::from(skip.clone())]);
+            let r = self.ctx.call(
+                "__sandvm_rules_all",
+                &[Json::from(self.set.inner.token.as_str()), facts.clone(), Json::from(skip.clone())],
+            );
             match r {
                 Ok(c) => {
                     let items = match c.value {
@@ -527,7 +549,10 @@ impl RuleEngine {
                 let rt = self.ctx.runtime().clone();
                 rt.set_limits(Self::sandbox_limits(&self.limits, left.min(self.limits.rule_timeout)));
                 let rule = &self.set.rules()[i];
-                raw[i] = match self.ctx.call("__sandvm_rules_one", &[Json::from(i), facts.clone()]) {
+                raw[i] = match self.ctx.call(
+                    "__sandvm_rules_one",
+                    &[Json::from(self.set.inner.token.as_str()), Json::from(i), facts.clone()],
+                ) {
                     Ok(c) => decode(rule, c.value.unwrap_or(Json::Null)),
                     Err(e) if is_reset(&e) => {
                         self.dirty = true;
@@ -591,7 +616,13 @@ fn decode(rule: &Rule, item: Json) -> Raw {
         Json::Array(mut a) if a.len() == 2 => Raw::Fired(a.pop().unwrap_or(Json::Null)),
         Json::Object(o) => Raw::Failed(RuleFailure {
             id: rule.id.clone(),
-            kind: o.get("kind").and_then(Json::as_str).unwrap_or("exception").to_string(),
+            // Only the two kinds the prelude itself reports; a limit is never read from a
+            // guest value.
+            kind: match o.get("kind").and_then(Json::as_str) {
+                Some("not_json") => "not_json",
+                _ => "exception",
+            }
+            .to_string(),
             name: o.get("name").and_then(Json::as_str).map(str::to_string),
             message: o.get("message").and_then(Json::as_str).unwrap_or("").to_string(),
         }),

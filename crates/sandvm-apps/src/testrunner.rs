@@ -14,11 +14,20 @@
 //!
 //! **Granularity.** The file's top level (registration) is one sandbox run; then *each test* is
 //! a separate sandbox call with its own time limit ([`TestOptions::timeout`], or the third
-//! argument of `test(name, fn, ms)`) and the runtime's memory limit, its hooks included. A test
+//! argument of `test(name, fn, ms)` clamped to it) and the runtime's memory limit, its hooks
+//! included. A test
 //! that hangs, loops or blows the memory limit fails with that kind (`timeout`,
 //! `memory_limit`, `unsettled`, ...) and the run goes on: the sandbox is reset, the file's top
 //! level runs again (so `beforeAll` hooks run again before the next test), and the next test
 //! runs.
+//!
+//! **Hostile test files.** The framework's own code captures the intrinsics it uses before the
+//! file runs and hands results to the host as text that the host parses and validates; its
+//! hooks need a per-file secret, so test code can neither call them nor forge a pass, a failure
+//! kind or a limit by replacing `Array.prototype`, `JSON`, `String`, `Promise` or `toJSON`
+//! (`Promise.prototype.then` and `.constructor` are read-only for that reason). Matchers
+//! (`expect`) run in the file's realm: a file that replaces the intrinsics its own assertions
+//! use changes what those assertions check, as in Jest.
 //!
 //! ```
 //! # fn main() -> sandvm_apps::Result<()> {
@@ -47,7 +56,9 @@ const PRELUDE: &str = include_str!("testrunner_prelude.js");
 /// How tests run.
 #[derive(Debug, Clone)]
 pub struct TestOptions {
-    /// Time limit of one test, its hooks included. By default, 5 s (as in Jest).
+    /// Time limit of one test, its hooks included. By default, 5 s (as in Jest). It is also the
+    /// ceiling: a test may ask for less with `test(name, fn, ms)`, and a request for more is
+    /// clamped to this value (the operator's limit is never exceeded).
     pub timeout: Duration,
     /// Time limit of a file's top level (where tests are registered). By default, 5 s.
     pub collect_timeout: Duration,
@@ -244,7 +255,25 @@ pub fn find_test_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// Runs test files one after the other (each in its own runtime).
 pub fn run_files(files: &[PathBuf], opts: &TestOptions) -> TestRun {
     let started = Instant::now();
-    let files: Vec<FileResult> = files.iter().map(|f| run_file(f, opts)).collect();
+    let files: Vec<FileResult> = files
+        .iter()
+        .map(|f| {
+            // One file never loses the others' results, even if the runner itself panics.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_file(f, opts))).unwrap_or_else(|_| {
+                FileResult {
+                    file: f.display().to_string(),
+                    tests: Vec::new(),
+                    error: Some(TestFailure {
+                        kind: "host".into(),
+                        name: None,
+                        message: "the test runner failed on this file".into(),
+                        stack: None,
+                    }),
+                    duration_ms: 0.0,
+                }
+            })
+        })
+        .collect();
     let mut run = TestRun { passed: 0, failed: 0, skipped: 0, duration_ms: 0.0, files };
     for f in &run.files {
         run.passed += f.passed();
@@ -299,14 +328,89 @@ struct FileCtx<'a> {
     opts: &'a TestOptions,
     ready: Option<u64>,
     dirty: bool,
+    /// The secret the framework's hooks require (see [`crate::secret_token`]).
+    token: String,
 }
 
+/// One registered test as the framework lists it (parsed from the text it returns).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Listed {
     id: u64,
     name: String,
-    mode: String,
+    mode: ListedMode,
     timeout: Option<f64>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum ListedMode {
+    Run,
+    Skip,
+    Todo,
+}
+
+/// One test's outcome as the framework reports it (parsed from the text it returns).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reported {
+    status: String,
+    #[serde(default)]
+    error: Option<ReportedError>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportedError {
+    kind: String,
+    name: Option<String>,
+    message: String,
+    stack: Option<String>,
+}
+
+/// Parses what a framework hook returned: it must be a string holding JSON of type `T`.
+fn parse_reply<T: serde::de::DeserializeOwned>(
+    value: Option<Json>,
+    what: &str,
+) -> std::result::Result<T, sandvm::Error> {
+    let text = match value {
+        Some(Json::String(t)) => t,
+        _ => return Err(sandvm::Error::Host(format!("the test framework returned a malformed {what}"))),
+    };
+    serde_json::from_str(&text)
+        .map_err(|e| sandvm::Error::Host(format!("the test framework returned a malformed {what}: {e}")))
+}
+
+/// The time limit of a test that asks for `requested` milliseconds: at most `ceiling`.
+fn test_timeout(requested: Option<f64>, ceiling: Duration) -> Duration {
+    requested
+        .filter(|ms| ms.is_finite() && *ms > 0.0)
+        .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok())
+        .map_or(ceiling, |t| t.min(ceiling))
+}
+
+/// The outcome of one test from the framework's report. Only `passed` passes; the kind is
+/// `assertion` or `exception` whatever the report says (a limit is never read from a guest
+/// value).
+fn outcome_of(r: Reported) -> (Status, Option<TestFailure>) {
+    if r.status == "passed" && r.error.is_none() {
+        return (Status::Passed, None);
+    }
+    let failure = match r.error {
+        Some(e) => TestFailure {
+            kind: if e.kind == "assertion" { "assertion" } else { "exception" }.into(),
+            name: e.name,
+            message: e.message,
+            stack: e.stack,
+        },
+        None => TestFailure {
+            kind: "exception".into(),
+            name: None,
+            message: format!("the test reported status {:?}", r.status),
+            stack: None,
+        },
+    };
+    (Status::Failed, Some(failure))
 }
 
 impl FileCtx<'_> {
@@ -331,12 +435,18 @@ impl FileCtx<'_> {
             other => sandvm::Error::Host(other.to_string()),
         })?;
         self.ctx.run(&script)?;
+        self.ctx.call("__sandvm_test_init", &[Json::from(self.token.as_str())])?;
         self.ctx.run_module(self.source, self.name)?;
-        let listed = self.ctx.call("__sandvm_test_list", &[])?;
+        let listed = self.ctx.call("__sandvm_test_list", &[Json::from(self.token.as_str())])?;
         self.ready = Some(rt.generation());
         self.dirty = false;
-        serde_json::from_value(listed.value.unwrap_or(Json::Null))
-            .map_err(|e| sandvm::Error::Host(format!("malformed test list: {e}")))
+        let listed: Vec<Listed> = parse_reply(listed.value, "test list")?;
+        if listed.iter().enumerate().any(|(i, t)| t.id != i as u64) {
+            return Err(sandvm::Error::Host(
+                "the test framework returned a malformed test list: ids out of order".into(),
+            ));
+        }
+        Ok(listed)
     }
 }
 
@@ -357,7 +467,7 @@ fn run_module_tests(source: &str, name: &str, modules: sandvm::ModuleConfig, opt
             return result;
         }
     };
-    let mut f = FileCtx { ctx, source, name, opts, ready: None, dirty: true };
+    let mut f = FileCtx { ctx, source, name, opts, ready: None, dirty: true, token: crate::secret_token() };
     let listed = match f.load() {
         Ok(l) => l,
         Err(e) => {
@@ -373,9 +483,9 @@ fn run_module_tests(source: &str, name: &str, modules: sandvm::ModuleConfig, opt
     let _ = f.ctx.take_console();
     for t in listed {
         let filtered = opts.filter.as_ref().is_some_and(|flt| !t.name.contains(flt.as_str()));
-        let status = match t.mode.as_str() {
-            "todo" => Some(Status::Todo),
-            "skip" => Some(Status::Skipped),
+        let status = match t.mode {
+            ListedMode::Todo => Some(Status::Todo),
+            ListedMode::Skip => Some(Status::Skipped),
             _ if filtered => Some(Status::Skipped),
             _ => None,
         };
@@ -407,27 +517,11 @@ fn run_module_tests(source: &str, name: &str, modules: sandvm::ModuleConfig, opt
             }
             let _ = f.ctx.take_console();
         }
-        let timeout = t.timeout.map(|ms| Duration::from_secs_f64(ms.min(1e9) / 1000.0)).unwrap_or(opts.timeout);
-        rt.set_limits(f.limits(timeout));
-        let outcome = f.ctx.call("__sandvm_test_run", &[Json::from(t.id)]);
+        rt.set_limits(f.limits(test_timeout(t.timeout, opts.timeout)));
+        let outcome = f.ctx.call("__sandvm_test_run", &[Json::from(f.token.as_str()), Json::from(t.id)]);
         let console = f.ctx.take_console();
-        let (status, failure) = match outcome {
-            Ok(c) => {
-                let v = c.value.unwrap_or(Json::Null);
-                if v.get("status").and_then(Json::as_str) == Some("passed") {
-                    (Status::Passed, None)
-                } else {
-                    let e = v.get("error").cloned().unwrap_or(Json::Null);
-                    let s = |k: &str| e.get(k).and_then(Json::as_str).map(str::to_string);
-                    let failure = TestFailure {
-                        kind: s("kind").unwrap_or_else(|| "exception".into()),
-                        name: s("name"),
-                        message: s("message").unwrap_or_default(),
-                        stack: s("stack"),
-                    };
-                    (Status::Failed, Some(failure))
-                }
-            }
+        let (status, failure) = match outcome.and_then(|c| parse_reply::<Reported>(c.value, "test result")) {
+            Ok(r) => outcome_of(r),
             Err(e) => {
                 if e.is_limit() || matches!(e, sandvm::Error::Cancelled) {
                     f.dirty = true;

@@ -1,8 +1,26 @@
 // The test framework injected into every test file's context: describe/it/test/expect and
 // hooks, Jest-style. The host lists the tests with __sandvm_test_list() and runs each one as
 // a separate call to __sandvm_test_run(id), so each test has its own time limit.
+//
+// Everything on the runner's own path (registration, listing, running, reporting) uses only
+// intrinsics captured here, before any test code runs, and syntax that consults no prototype
+// (indexed loops, string concatenation, null-prototype descriptors): a test file that replaces
+// Array.prototype methods, JSON, String, Promise or Map cannot hide tests, forge a pass or
+// crash the host. Results go to the host as strings, which the host parses and validates.
 (function () {
   'use strict';
+  const O = Object, defineProperty = O.defineProperty, isFinite_ = Number.isFinite;
+  const Str = String, stringify = JSON.stringify, PromiseCtor = Promise, ErrorCtor = Error;
+  const reflectApply = Reflect.apply, J = JSON;
+  // `await` takes the engine's internal path for native promises only while these two keep
+  // their original values; pin them so that test code cannot reroute the runner's awaits.
+  defineProperty(PromiseCtor.prototype, 'then', { __proto__: null, writable: false, configurable: false });
+  defineProperty(PromiseCtor.prototype, 'constructor', { __proto__: null, writable: false, configurable: false });
+  const append = (arr, v) => {
+    defineProperty(arr, arr.length, { __proto__: null, value: v, writable: true, enumerable: true, configurable: true });
+  };
+  const quote = (s) => reflectApply(stringify, J, [Str(s)]);
+  let TOKEN = null;
   const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
   const ASYM = Symbol('asymmetric matcher');
 
@@ -13,19 +31,19 @@
     try {
       switch (typeof v) {
         case 'string': return JSON.stringify(v);
-        case 'number': return Object.is(v, -0) ? '-0' : String(v);
+        case 'number': return Object.is(v, -0) ? '-0' : Str(v);
         case 'bigint': return v + 'n';
         case 'symbol': return v.toString();
         case 'function': return '[Function ' + (v.name || 'anonymous') + ']';
         case 'undefined': return 'undefined';
-        case 'boolean': return String(v);
+        case 'boolean': return Str(v);
       }
       if (v === null) return 'null';
       if (v[ASYM]) return v.toString();
       if (seen.includes(v)) return '[Circular]';
       if (v instanceof Error) return '[' + v.name + ': ' + v.message + ']';
       if (v instanceof Date) return isNaN(v) ? 'Invalid Date' : v.toISOString();
-      if (v instanceof RegExp) return String(v);
+      if (v instanceof RegExp) return Str(v);
       if (depth > 4) return Array.isArray(v) ? '[Array]' : '[Object]';
       const s = seen.concat([v]);
       const f = (x) => fmt(x, s, depth + 1);
@@ -63,7 +81,7 @@
       return a instanceof Date && b instanceof Date && Object.is(a.getTime(), b.getTime());
     }
     if (a instanceof RegExp || b instanceof RegExp) {
-      return a instanceof RegExp && b instanceof RegExp && String(a) === String(b);
+      return a instanceof RegExp && b instanceof RegExp && Str(a) === Str(b);
     }
     if (a instanceof Error && b instanceof Error) return a.name === b.name && a.message === b.message;
     if (Array.isArray(a) !== Array.isArray(b)) return false;
@@ -147,7 +165,7 @@
     },
     toContain(r, item) {
       let pass;
-      if (typeof r === 'string') pass = r.includes(String(item));
+      if (typeof r === 'string') pass = r.includes(Str(item));
       else if (r != null && typeof r[Symbol.iterator] === 'function') pass = Array.from(r).some((x) => x === item);
       else throw new AssertionError('expect(received).toContain(expected)\n\nReceived value must be a string or an iterable, received ' + show(r));
       return { pass, message: (n) => 'Expected value: ' + not(n) + show(item) + '\nReceived: ' + show(r) };
@@ -160,7 +178,7 @@
       if (typeof r !== 'string') {
         throw new AssertionError('expect(received).toMatch(expected)\n\nReceived value must be a string, received ' + show(r));
       }
-      const pass = e instanceof RegExp ? new RegExp(e.source, e.flags.replace('g', '')).test(r) : r.includes(String(e));
+      const pass = e instanceof RegExp ? new RegExp(e.source, e.flags.replace('g', '')).test(r) : r.includes(Str(e));
       return { pass, message: (n) => 'Expected pattern: ' + not(n) + show(e) + '\nReceived string: ' + show(r) };
     },
     toHaveLength(r, len) {
@@ -169,7 +187,7 @@
         message: (n) => 'Expected length: ' + not(n) + len + '\nReceived length: ' + (has ? r.length : 'none') + '\nReceived: ' + show(r) };
     },
     toHaveProperty(r, path, ...rest) {
-      const parts = Array.isArray(path) ? path : String(path).split('.');
+      const parts = Array.isArray(path) ? path : Str(path).split('.');
       let cur = r, found = true;
       for (const p of parts) {
         if (cur != null && (typeof cur === 'object' || typeof cur === 'function') && p in cur) cur = cur[p];
@@ -280,14 +298,14 @@
     return typeof C === 'function' && x instanceof C;
   });
   expect.stringContaining = (s) => asym('StringContaining ' + show(s), (x) => typeof x === 'string' && x.includes(s));
-  expect.stringMatching = (re) => asym('StringMatching ' + String(re), (x) => typeof x === 'string' && new RegExp(re).test(x));
+  expect.stringMatching = (re) => asym('StringMatching ' + Str(re), (x) => typeof x === 'string' && new RegExp(re).test(x));
   expect.objectContaining = (o) => asym('ObjectContaining ' + show(o), (x) => matchesObject(x, o));
   expect.arrayContaining = (arr) => asym('ArrayContaining ' + show(arr),
     (x) => Array.isArray(x) && arr.every((y) => x.some((z) => equals(z, y, false))));
 
   // ---------------------------------------------------------------- registration
   const newSuite = (name, parent, mode) => ({
-    name, parent, mode, beforeAll: [], afterAll: [], beforeEach: [], afterEach: [], ranBeforeAll: false, beforeAllError: null,
+    name, parent, mode, beforeAll: [], afterAll: [], beforeEach: [], afterEach: [], ranBeforeAll: false, beforeAllFailed: false, beforeAllError: null, lastId: -1,
   });
   const root = newSuite('', null, null);
   let current = root;
@@ -296,9 +314,9 @@
   const tests = [];
 
   const fullName = (suite, name) => {
-    const parts = [name];
-    for (let s = suite; s && s !== root; s = s.parent) parts.unshift(s.name);
-    return parts.join(' > ');
+    let full = name;
+    for (let s = suite; s && s !== root; s = s.parent) full = s.name + ' > ' + full;
+    return full;
   };
 
   function addSuite(name, fn, mode) {
@@ -306,7 +324,7 @@
     if (typeof fn !== 'function') throw new TypeError('describe(' + show(name) + ') needs a function');
     const inherited = current.mode === 'skip' ? 'skip' : mode || current.mode;
     if (inherited === 'only') hasOnly = true;
-    const s = newSuite(String(name), current, inherited);
+    const s = newSuite(Str(name), current, inherited);
     const prev = current;
     current = s;
     try {
@@ -322,8 +340,8 @@
     if (mode !== 'todo' && typeof fn !== 'function') throw new TypeError('test(' + show(name) + ') needs a function');
     let m = mode === 'todo' ? 'todo' : current.mode === 'skip' || mode === 'skip' ? 'skip' : mode === 'only' || current.mode === 'only' ? 'only' : 'run';
     if (m === 'only') hasOnly = true;
-    const t = typeof timeout === 'number' && timeout > 0 ? timeout : null;
-    tests.push({ id: tests.length, name: fullName(current, String(name)), fn, suite: current, mode: m, timeout: t });
+    const t = typeof timeout === 'number' && timeout > 0 && isFinite_(timeout) ? timeout : null;
+    append(tests, { id: tests.length, name: fullName(current, Str(name)), fn, suite: current, mode: m, timeout: t });
   }
 
   const describe = (name, fn) => addSuite(name, fn, null);
@@ -336,7 +354,7 @@
   const hook = (kind) => (fn) => {
     if (!collecting) throw new Error(kind + '() cannot be called while tests run');
     if (typeof fn !== 'function') throw new TypeError(kind + '() needs a function');
-    current[kind].push(fn);
+    append(current[kind], fn);
   };
 
   const globals = {
@@ -349,20 +367,22 @@
   }
 
   // ---------------------------------------------------------------- running
+  // The suites from the root down to `suite`.
   const chain = (suite) => {
-    const c = [];
-    for (let s = suite; s; s = s.parent) c.unshift(s);
-    return c;
+    const up = [];
+    for (let s = suite; s; s = s.parent) append(up, s);
+    const down = [];
+    for (let i = up.length - 1; i >= 0; i--) append(down, up[i]);
+    return down;
   };
   const runs = (t) => (hasOnly ? t.mode === 'only' : t.mode === 'run' || t.mode === 'only');
-  let lastOf = null;
 
   async function callTest(t) {
     if (t.fn.length > 0) {
       // Callback style: test('x', (done) => { ...; done(); })
-      await new Promise((resolve, reject) => {
-        const done = (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve());
-        done.fail = (err) => reject(err instanceof Error ? err : new Error(String(err)));
+      await new PromiseCtor((resolve, reject) => {
+        const done = (err) => (err ? reject(err instanceof ErrorCtor ? err : new ErrorCtor(Str(err))) : resolve());
+        done.fail = (err) => reject(err instanceof ErrorCtor ? err : new ErrorCtor(Str(err)));
         t.fn(done);
       });
     } else {
@@ -370,61 +390,99 @@
     }
   }
 
+  // The failure as the JSON text the host reads. Never throws.
   function describeError(e) {
-    if (e instanceof Error) {
-      let stack = null;
-      try { stack = typeof e.stack === 'string' ? e.stack : null; } catch (_) {}
-      return { kind: e instanceof AssertionError ? 'assertion' : 'exception', name: String(e.name), message: String(e.message), stack };
+    try {
+      if (e instanceof ErrorCtor) {
+        let stack = null;
+        try { stack = typeof e.stack === 'string' ? e.stack : null; } catch (_) {}
+        const kind = e instanceof AssertionError ? 'assertion' : 'exception';
+        return '{"kind":"' + kind + '","name":' + quote(e.name) + ',"message":' + quote(e.message) +
+          ',"stack":' + (stack === null ? 'null' : quote(stack)) + '}';
+      }
+      return '{"kind":"exception","name":null,"message":' + quote('thrown: ' + show(e)) + ',"stack":null}';
+    } catch (_) {
+      return '{"kind":"exception","name":null,"message":"thrown: [unprintable]","stack":null}';
     }
-    return { kind: 'exception', name: null, message: 'thrown: ' + show(e), stack: null };
   }
 
-  Object.defineProperty(globalThis, '__sandvm_test_list', { value: function () {
-    collecting = false;
-    lastOf = new Map();
-    for (const t of tests) if (runs(t)) for (const s of chain(t.suite)) lastOf.set(s, t.id);
-    return tests.map((t) => ({ id: t.id, name: t.name, mode: t.mode === 'todo' ? 'todo' : runs(t) ? 'run' : 'skip', timeout: t.timeout }));
-  } });
+  const internal = (token) => {
+    if (TOKEN === null || token !== TOKEN) throw new TypeError('internal hook');
+  };
+  const installHook = (name, f, configurable) =>
+    defineProperty(globalThis, name, { __proto__: null, value: O.freeze(f), configurable });
 
-  Object.defineProperty(globalThis, '__sandvm_test_run', { value: async function (id) {
+  // Called once by the host right after this prelude, before the test file runs; removes itself.
+  installHook('__sandvm_test_init', (token) => {
+    if (TOKEN === null) TOKEN = Str(token);
+    delete globalThis.__sandvm_test_init;
+  }, true);
+
+  installHook('__sandvm_test_list', (token) => {
+    internal(token);
+    collecting = false;
+    let out = '[';
+    for (let i = 0; i < tests.length; i++) {
+      const t = tests[i];
+      if (runs(t)) {
+        const c = chain(t.suite);
+        for (let j = 0; j < c.length; j++) c[j].lastId = t.id;
+      }
+      const mode = t.mode === 'todo' ? 'todo' : runs(t) ? 'run' : 'skip';
+      out += (i > 0 ? ',' : '') + '{"id":' + i + ',"name":' + quote(t.name) + ',"mode":"' + mode +
+        '","timeout":' + (t.timeout === null ? 'null' : Str(t.timeout)) + '}';
+    }
+    return out + ']';
+  }, false);
+
+  installHook('__sandvm_test_run', (token, id) => {
+    internal(token);
+    return runTest(id);
+  }, false);
+
+  async function runTest(id) {
     const t = tests[id];
     const suites = chain(t.suite);
     let error = null, failed = false;
     const fail = (e) => { if (!failed) { failed = true; error = e; } };
     try {
-      for (const s of suites) {
-        if (s.beforeAllError) throw s.beforeAllError;
+      for (let i = 0; i < suites.length; i++) {
+        const s = suites[i];
+        if (s.beforeAllFailed) throw s.beforeAllError;
         if (!s.ranBeforeAll) {
           s.ranBeforeAll = true;
           try {
-            for (const h of s.beforeAll) await h();
+            for (let j = 0; j < s.beforeAll.length; j++) await s.beforeAll[j]();
           } catch (e) {
+            s.beforeAllFailed = true;
             s.beforeAllError = e;
             throw e;
           }
         }
       }
-      for (const s of suites) for (const h of s.beforeEach) await h();
+      for (let i = 0; i < suites.length; i++) {
+        for (let j = 0; j < suites[i].beforeEach.length; j++) await suites[i].beforeEach[j]();
+      }
       await callTest(t);
     } catch (e) {
       fail(e);
     }
-    for (const s of suites.slice().reverse()) {
+    for (let i = suites.length - 1; i >= 0; i--) {
       try {
-        for (const h of s.afterEach) await h();
+        for (let j = 0; j < suites[i].afterEach.length; j++) await suites[i].afterEach[j]();
       } catch (e) {
         fail(e);
       }
     }
-    for (const s of suites.slice().reverse()) {
-      if (lastOf && lastOf.get(s) === id) {
+    for (let i = suites.length - 1; i >= 0; i--) {
+      if (suites[i].lastId === id) {
         try {
-          for (const h of s.afterAll) await h();
+          for (let j = 0; j < suites[i].afterAll.length; j++) await suites[i].afterAll[j]();
         } catch (e) {
           fail(e);
         }
       }
     }
-    return !failed ? { status: 'passed' } : { status: 'failed', error: describeError(error) };
-  } });
+    return !failed ? '{"status":"passed"}' : '{"status":"failed","error":' + describeError(error) + '}';
+  }
 })();

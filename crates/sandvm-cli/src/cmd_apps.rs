@@ -201,6 +201,7 @@ fn on_worker(f: impl FnOnce() -> Result<u8, sandvm_apps::Error> + Send + 'static
 fn read_json(path: &Path) -> Result<Json, sandvm_apps::Error> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| sandvm_apps::Error::Io { path: path.to_path_buf(), message: e.to_string() })?;
+    sandvm_apps::input::check_text(&text, &path.display().to_string())?;
     serde_json::from_str(&text)
         .map_err(|e| sandvm_apps::Error::Parse { what: path.display().to_string(), message: e.to_string() })
 }
