@@ -132,6 +132,11 @@ impl Executor {
         self.maintain();
         self.tick += 1;
         let limits = job.limits.to_limits();
+        if let ExecKind::Template(t) = &job.kind {
+            let mut r = crate::template::run(job.id, t, &limits, on_start);
+            r.recycled = std::mem::take(&mut self.recycled);
+            return r;
+        }
         let tenant = job.tenant.clone();
         let flav = job.options.clone();
         let (result, console, stats, heap_after) = match &job.kind {
@@ -266,7 +271,7 @@ impl Executor {
                 },
                 ExecKind::Module { source, name, .. } => ctx.run_module(source, name),
                 ExecKind::Call { function, args } => ctx.call(function, args),
-                ExecKind::Fault(_) => Err(host("fault job in the engine path")),
+                ExecKind::Fault(_) | ExecKind::Template(_) => Err(host("not an engine job")),
             }
         })();
         let console = ctx.take_console();

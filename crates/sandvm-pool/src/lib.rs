@@ -46,6 +46,7 @@ mod job;
 mod pool;
 mod process;
 mod stats;
+mod template;
 mod wire;
 mod worker;
 
@@ -54,8 +55,9 @@ pub use error::PoolError;
 #[doc(hidden)]
 pub use job::Fault;
 pub use job::{Job, JobKind, JobOptions, Outcome, ScriptId};
-pub use pool::{Canceller, JobHandle, Pool};
+pub use pool::{AbandonedJob, Canceller, JobHandle, Pool, ShutdownReport};
 pub use stats::{names, PoolStats, TenantStats};
+pub use template::TemplateJob;
 pub use worker::worker_main;
 
 /// Re-exported core types used in jobs.

@@ -106,6 +106,7 @@ pub(crate) enum ExecKind {
         args: Vec<Json>,
     },
     Fault(Fault),
+    Template(Box<crate::template::TemplateJob>),
 }
 
 /// One job as a worker sees it.
