@@ -133,7 +133,9 @@ impl Executor {
         self.tick += 1;
         let limits = job.limits.to_limits();
         if let ExecKind::Template(t) = &job.kind {
+            // A render has a sandbox of its own; the tenant's runtime here keeps its heap.
             let mut r = crate::template::run(job.id, t, &limits, on_start);
+            r.heap_after = self.tenants.get(&job.tenant).map_or(0, |te| te.rt.heap_used() as u64);
             r.recycled = std::mem::take(&mut self.recycled);
             return r;
         }

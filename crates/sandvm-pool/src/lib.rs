@@ -13,7 +13,14 @@
 //!   that floods the pool waits behind itself, not in front of others.
 //! - **Deadlines**: a job's timeout is enforced by the engine's interrupt; a guest stuck in
 //!   one long builtin is ended at the hard deadline (timeout + margin) by abandoning its
-//!   thread or killing its process, and the worker is replaced.
+//!   thread or killing its process, and the worker is replaced. An abandoned thread holds a
+//!   [`sandvm::AbandonedThread`] token until it ends; at the process-wide cap
+//!   ([`sandvm::set_max_abandoned_threads`]) thread-mode submissions fail with
+//!   [`PoolError::Saturated`]. [`Pool::shutdown`] never waits for a stuck thread: it reports
+//!   the jobs it left behind ([`ShutdownReport`]).
+//! - **Templates**: [`Job::template`] renders a Handlebars template (with partials, JavaScript
+//!   helpers and data) with [`sandvm_template`] on a worker, under the same quotas, limits and
+//!   watchdog as any job.
 //! - **Recycling**: a tenant's runtime on a worker is retired after a limit was hit, after N
 //!   jobs, or after M bytes of heap growth.
 //! - **Monitoring**: counters and histograms through the `metrics` crate ([`names`]) and a
