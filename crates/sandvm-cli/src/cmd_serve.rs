@@ -24,6 +24,11 @@ pub struct ServeArgs {
     /// Isolation mode, overriding the configuration.
     #[arg(long, value_parser = ["thread", "process"])]
     pub isolation: Option<String>,
+    /// Thread mode: guest threads stuck past their hard deadline (abandoned, still running)
+    /// that may exist at once before requests get 503 `saturated`, overriding the
+    /// configuration's `pool.max_abandoned_threads` (default 16).
+    #[arg(long, value_name = "N")]
+    pub max_abandoned_threads: Option<usize>,
     /// Log filter (`RUST_LOG` syntax: `info`, `warn`, `sandvm_server=debug`); logs go to
     /// standard error.
     #[arg(long, value_name = "FILTER", default_value = "info")]
@@ -40,8 +45,9 @@ pub struct ServeArgs {
     pub hash_key: Option<String>,
 }
 
-/// Runs `sandvm serve` until SIGTERM or Ctrl-C, then drains in-flight requests. Returns the
-/// exit code (0 after a clean shutdown).
+/// Runs `sandvm serve` until SIGTERM or Ctrl-C, then drains in-flight requests for the
+/// configured grace and exits, abandoning guest threads that are stuck. Returns the exit code
+/// (0 after a shutdown, clean or not).
 ///
 /// # Errors
 /// An invalid configuration, a listener that cannot bind, a pool that cannot start.
@@ -63,6 +69,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     if let Some(mode) = &args.isolation {
         config.pool.isolation =
             if mode == "process" { sandvm_pool::Isolation::Process } else { sandvm_pool::Isolation::Thread };
+    }
+    if let Some(n) = args.max_abandoned_threads {
+        config.pool.max_abandoned_threads = n;
     }
     config.validate()?;
     if args.check {
@@ -87,7 +96,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         .thread_name("sandvm-http")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let listen = config.listen;
         let state = AppState::new(config)?;
         let listener =
@@ -98,5 +107,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         let _ = std::io::stdout().flush();
         sandvm_server::serve(state, listener, sandvm_server::shutdown_signal()).await?;
         anyhow::Ok(0)
-    })
+    });
+    // `serve` has already bounded the drain; do not wait for stragglers (a blocking task, a
+    // connection task) past a short moment.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
 }

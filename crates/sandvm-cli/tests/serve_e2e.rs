@@ -232,3 +232,116 @@ fn a_bad_config_is_a_usage_error_naming_the_field() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("tenant anonymous"));
 }
+
+/// Polls `cond` until it holds, for at most `within`.
+fn wait_until(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The scenario on the embedded default configuration: four renders whose helper is
+/// stuck in one builtin that never polls the interrupt neither starve other requests nor keep
+/// the server alive after SIGTERM.
+#[test]
+fn stuck_renders_are_bounded_and_sigterm_exits_within_the_grace() {
+    let mut srv = start(&[]);
+    let a = srv.addr.clone();
+    let stuck = json!({
+        "template": "{{spin}}",
+        "helpers": {"spin": "function () { return new Array(2**32-1).join(); }"}
+    });
+    let renders: Vec<_> = (0..4)
+        .map(|_| {
+            let (a, body) = (a.clone(), stuck.clone());
+            std::thread::spawn(move || http(&a, "POST", "/v1/templates/render", None, Some(&body)))
+        })
+        .collect();
+    wait_until("the stuck renders to run", Duration::from_secs(10), || {
+        http(&a, "GET", "/readyz", None, None).json()["running"].as_u64().unwrap_or(0) > 0
+    });
+
+    // Other work is served within a few seconds while the renders are stuck.
+    let t0 = Instant::now();
+    let r = http(&a, "POST", "/v1/execute", None, Some(&json!({"code": "6 * 7"})));
+    assert_eq!((r.status, r.json()["value"].clone()), (200, json!(42)), "{}", r.body);
+    let good = json!({"template": "Hi {{who}}", "data": {"who": "<ada>"}});
+    let r = http(&a, "POST", "/v1/templates/render", None, Some(&good));
+    assert_eq!((r.status, r.json()["output"].clone()), (200, json!("Hi &lt;ada&gt;")), "{}", r.body);
+    let took = t0.elapsed();
+    assert!(took < Duration::from_secs(10), "other requests waited {took:?}");
+    eprintln!("execute + good render answered in {took:?} while 4 renders were stuck");
+
+    // The stuck renders end as timeouts and count against their tenant.
+    for h in renders {
+        let r = h.join().expect("render thread");
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["error"]["kind"], "timeout", "{}", r.body);
+    }
+    let m = http(&a, "GET", "/metrics", None, None).body;
+    assert!(m.contains("sandvm_pool_executions_total{tenant=\"anonymous\",outcome=\"timeout\"} 4"), "{m}");
+    let ready = http(&a, "GET", "/readyz", None, None).json();
+    assert_eq!(ready["abandoned_threads"], 4, "{ready}");
+
+    // SIGTERM ends the process within the drain grace (default 5 s) plus the hard-deadline
+    // margins, although four guest threads still spin; the last log line names them.
+    let t0 = Instant::now();
+    sigterm(&srv.child);
+    let status = wait_exit(&mut srv.child, Duration::from_secs(5 + 3));
+    assert!(status.success(), "exit status {status:?} after {:?}", t0.elapsed());
+    eprintln!("exited {:?} after SIGTERM with 4 guest threads stuck", t0.elapsed());
+    let text = srv.stderr.try_iter().collect::<Vec<_>>().join("\n");
+    let line = text
+        .lines()
+        .find(|l| l.contains("abandoning 4 stuck guest thread(s)"))
+        .unwrap_or_else(|| panic!("no line naming the abandoned threads:\n{text}"));
+    assert_eq!(line.matches("(tenant anonymous)").count(), 4, "{line}");
+}
+
+/// SIGTERM while a stuck render with a long timeout is in flight: the drain stops at the
+/// configured grace, the stuck thread is abandoned and named, and the process exits.
+#[test]
+fn sigterm_with_a_stuck_render_in_flight_exits_after_the_grace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sandvm.toml");
+    std::fs::write(&config, "[pool]\nworkers = 1\ngrace_period_ms = 1000\nhard_deadline_margin_ms = 200\n")
+        .expect("write config");
+    let mut srv = start(&["--config", config.to_str().expect("utf-8 path")]);
+    let a = srv.addr.clone();
+    let stuck = json!({
+        "template": "{{spin}}",
+        "helpers": {"spin": "function () { return new Array(2**32-1).join(); }"},
+        "timeout_ms": 30000
+    });
+    let a2 = a.clone();
+    // The reply may be a 503 or a closed connection: only the exit is asserted.
+    let inflight = std::thread::spawn(move || {
+        let body = stuck.to_string();
+        let mut s = TcpStream::connect(&a2).expect("connect");
+        let req = format!(
+            "POST /v1/templates/render HTTP/1.1\r\nHost: {a2}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).expect("write");
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw);
+        raw
+    });
+    wait_until("the stuck render to run", Duration::from_secs(10), || {
+        http(&a, "GET", "/readyz", None, None).json()["running"] == 1
+    });
+    let t0 = Instant::now();
+    sigterm(&srv.child);
+    // Grace 1 s, then cancel + hard-deadline margins (3 × 200 ms), plus slack.
+    let status = wait_exit(&mut srv.child, Duration::from_millis(1000 + 600 + 2000));
+    let took = t0.elapsed();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(took >= Duration::from_millis(900), "the in-flight request got no grace: {took:?}");
+    eprintln!("exited {took:?} after SIGTERM with a stuck render in flight (grace 1 s)");
+    let _ = inflight.join();
+    let text = srv.stderr.try_iter().collect::<Vec<_>>().join("\n");
+    assert!(text.contains("abandoning 1 stuck guest thread(s): job "), "{text}");
+    assert!(text.contains("(tenant anonymous)"), "{text}");
+}

@@ -48,6 +48,16 @@ pub enum PoolError {
     /// The pool is shutting down (or shut down) and accepts no job.
     #[error("the pool is shutting down")]
     ShuttingDown,
+    /// Thread mode: too many guest threads of this process were abandoned at their hard
+    /// deadline and are still running (see [`sandvm::check_capacity`]); nothing was queued.
+    /// Trying again helps once some of them end.
+    #[error("saturated: {abandoned} abandoned guest threads are still running (cap {max})")]
+    Saturated {
+        /// Abandoned guest threads alive in the process.
+        abandoned: usize,
+        /// The process-wide cap ([`sandvm::set_max_abandoned_threads`]).
+        max: usize,
+    },
     /// The worker running the job died (crash, signal, killed from outside). Only this job
     /// failed; the worker was replaced.
     #[error("worker crashed: {0}")]
@@ -62,7 +72,7 @@ pub enum PoolError {
 
 impl PoolError {
     /// A stable machine-readable kind: `quota_exceeded`, `busy`, `unknown_tenant`,
-    /// `unknown_script`, `unsupported`, `invalid_job`, `cancelled`, `shutting_down`,
+    /// `unknown_script`, `unsupported`, `invalid_job`, `cancelled`, `shutting_down`, `saturated`,
     /// `worker_crashed`, `protocol`, `worker`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -74,6 +84,7 @@ impl PoolError {
             PoolError::InvalidJob(_) => "invalid_job",
             PoolError::Cancelled => "cancelled",
             PoolError::ShuttingDown => "shutting_down",
+            PoolError::Saturated { .. } => "saturated",
             PoolError::WorkerCrashed(_) => "worker_crashed",
             PoolError::Protocol(_) => "protocol",
             PoolError::Worker(_) => "worker",

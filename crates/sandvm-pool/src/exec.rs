@@ -135,6 +135,13 @@ impl Executor {
         self.maintain();
         self.tick += 1;
         let limits = job.limits.to_limits();
+        if let ExecKind::Template(t) = &job.kind {
+            // A render has a sandbox of its own; the tenant's runtime here keeps its heap.
+            let mut r = crate::template::run(job.id, t, &limits, on_start);
+            r.heap_after = self.tenants.get(&job.tenant).map_or(0, |te| te.rt.heap_used() as u64);
+            r.recycled = std::mem::take(&mut self.recycled);
+            return r;
+        }
         let tenant = job.tenant.clone();
         let flav = job.options.clone();
         let (result, console, stats, heap_after) = match &job.kind {
@@ -270,6 +277,7 @@ impl Executor {
                 },
                 ExecKind::Module { source, name, .. } => ctx.run_module(source, name),
                 ExecKind::Call { function, args } => ctx.call(function, args),
+                ExecKind::Template(_) => Err(host("not an engine job")),
                 #[cfg(feature = "test-faults")]
                 ExecKind::Fault(_) => Err(host("fault job in the engine path")),
             }

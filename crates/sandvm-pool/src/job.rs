@@ -6,6 +6,8 @@ use sandvm::{Limits, Report, Stats};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::template::TemplateJob;
+
 /// A script registered with [`crate::Pool::register_script`] for one tenant. Ids are only
 /// meaningful for the tenant that registered the script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -43,6 +45,13 @@ pub enum JobKind {
         /// The arguments, copied in.
         args: Vec<Json>,
     },
+    /// A Handlebars template render with partials, JavaScript helpers and data (see
+    /// [`Job::template`]). It runs in a template sandbox of its own on the worker, under the
+    /// job's limits; the report's value is the output string, and a template error has a
+    /// kind of its own (`parse`, `template`, `unknown_partial`, `unknown_helper`,
+    /// `invalid_helper`) or the sandbox's (`timeout`, `memory_limit`, ...). The render is
+    /// charged its wall-clock time against the tenant's CPU budget.
+    Template(Box<TemplateJob>),
     /// Test hooks: crash, hang or attempt a forbidden system call inside the worker. Exists
     /// only with the `test-faults` cargo feature (off by default); refused unless the pool
     /// was built with `test_hooks`.
@@ -135,6 +144,21 @@ impl Job {
     /// A job that runs `source` as an ES module named `main.mjs` (see [`JobKind::Module`]).
     pub fn module(source: impl Into<Arc<str>>) -> Job {
         Job::new(JobKind::Module { source: source.into(), name: "main.mjs".into() })
+    }
+    /// A job that renders a template (see [`JobKind::Template`]).
+    ///
+    /// ```
+    /// use sandvm_pool::{Job, Pool, PoolConfig, TemplateJob, TenantConfig};
+    /// # fn main() -> Result<(), sandvm_pool::PoolError> {
+    /// let pool = Pool::new(PoolConfig { workers: 1, ..Default::default() })?;
+    /// pool.add_tenant("acme", TenantConfig::default());
+    /// let job = Job::template(TemplateJob::new("Hi {{name}}!", serde_json::json!({"name": "<ada>"})));
+    /// let out = pool.execute_blocking("acme", job)?;
+    /// assert_eq!(out.report.value, "Hi &lt;ada&gt;!");
+    /// # Ok(()) }
+    /// ```
+    pub fn template(job: TemplateJob) -> Job {
+        Job::new(JobKind::Template(Box::new(job)))
     }
     /// A test fault job (the `test-faults` feature).
     #[cfg(feature = "test-faults")]

@@ -13,7 +13,14 @@
 //!   that floods the pool waits behind itself, not in front of others.
 //! - **Deadlines**: a job's timeout is enforced by the engine's interrupt; a guest stuck in
 //!   one long builtin is ended at the hard deadline (timeout + margin) by abandoning its
-//!   thread or killing its process, and the worker is replaced.
+//!   thread or killing its process, and the worker is replaced. An abandoned thread holds a
+//!   [`sandvm::AbandonedThread`] token until it ends; at the process-wide cap
+//!   ([`sandvm::set_max_abandoned_threads`]) thread-mode submissions fail with
+//!   [`PoolError::Saturated`]. [`Pool::shutdown`] never waits for a stuck thread: it reports
+//!   the jobs it left behind ([`ShutdownReport`]).
+//! - **Templates**: [`Job::template`] renders a Handlebars template (with partials, JavaScript
+//!   helpers and data) with [`sandvm_template`] on a worker, under the same quotas, limits and
+//!   watchdog as any job.
 //! - **Recycling**: a tenant's runtime on a worker is retired after a limit was hit, after N
 //!   jobs, or after M bytes of heap growth.
 //! - **Monitoring**: counters and histograms through the `metrics` crate ([`names`]) and a
@@ -47,6 +54,7 @@ mod job;
 mod pool;
 mod process;
 mod stats;
+mod template;
 mod wire;
 mod worker;
 
@@ -56,8 +64,9 @@ pub use error::PoolError;
 #[doc(hidden)]
 pub use job::Fault;
 pub use job::{Job, JobKind, JobOptions, Outcome, ScriptId};
-pub use pool::{Canceller, JobHandle, Pool};
+pub use pool::{AbandonedJob, Canceller, JobHandle, Pool, ShutdownReport};
 pub use stats::{names, PoolStats, TenantStats};
+pub use template::TemplateJob;
 pub use worker::worker_main;
 
 /// Re-exported core types used in jobs.

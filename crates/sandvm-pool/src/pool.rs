@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use metrics::{counter, gauge, histogram};
-use sandvm::{CacheKey, Report, Script, ScriptOptions, Stats};
+use sandvm::{AbandonedThread, CacheKey, Report, Script, ScriptOptions, Stats};
 use tokio::sync::oneshot;
 
 use crate::config::{Isolation, PoolConfig, TenantConfig};
@@ -21,8 +21,6 @@ use crate::PoolError;
 type Reply = oneshot::Sender<Result<Outcome, PoolError>>;
 type Hook = Box<dyn Fn() + Send>;
 
-/// Engine threads get a known, generous stack (the engine's own limit stays far below it).
-const ENGINE_THREAD_STACK: usize = 16 * 1024 * 1024;
 /// How often the watchdog looks at running jobs.
 const WATCHDOG_TICK: Duration = Duration::from_millis(5);
 
@@ -347,7 +345,38 @@ pub(crate) struct Inner {
     pub(crate) key_bytes: [u8; 32],
     threads: Mutex<HashMap<usize, JoinHandle<()>>>,
     watchdog: Mutex<Option<JoinHandle<()>>>,
-    stuck: AtomicU64,
+    /// Jobs whose thread was abandoned and is still running, by job id. Each entry holds the
+    /// thread's [`AbandonedThread`] token; the thread removes its entry when it ends.
+    stuck: Mutex<HashMap<u64, Stuck>>,
+}
+
+/// A thread abandoned at a hard deadline (thread mode) that has not ended yet.
+struct Stuck {
+    tenant: Arc<str>,
+    since: Instant,
+    _token: AbandonedThread,
+}
+
+/// A job whose worker thread was abandoned at its hard deadline and is still running (a
+/// guest stuck in one long builtin); see [`ShutdownReport`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbandonedJob {
+    /// The job's id.
+    pub job_id: u64,
+    /// The job's tenant.
+    pub tenant: String,
+    /// How long ago the thread was abandoned.
+    pub abandoned_for: Duration,
+}
+
+/// What [`Pool::shutdown`] left behind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Jobs whose threads were still stuck when the pool stopped (thread mode; in process
+    /// mode stuck workers are killed, never abandoned), by job id. They end with the process.
+    pub abandoned: Vec<AbandonedJob>,
+    /// Worker threads that had not ended when shutdown stopped waiting for them (detached).
+    pub unjoined_workers: usize,
 }
 
 /// A pool of workers running jobs of many tenants. See the crate documentation.
@@ -402,7 +431,7 @@ impl Pool {
             key_bytes,
             threads: Mutex::new(HashMap::new()),
             watchdog: Mutex::new(None),
-            stuck: AtomicU64::new(0),
+            stuck: Mutex::new(HashMap::new()),
         });
         for w in 0..workers {
             if let Err(e) = inner.start_worker(w, 0) {
@@ -520,7 +549,10 @@ impl Pool {
         s.accepting = st.accepting;
         s.queued = st.queued_total;
         s.running = st.running_total;
-        s.stuck_threads = self.inner.stuck.load(Relaxed);
+        s.stuck_threads = lock(&self.inner.stuck).len() as u64;
+        s.process_abandoned_threads = sandvm::abandoned_threads();
+        s.process_abandoned_total = sandvm::total_abandoned_threads();
+        s.max_abandoned_threads = sandvm::max_abandoned_threads();
         s.worker_pids = self.inner.slots.iter().map(|slot| lock(slot).pid).collect();
         let now = Instant::now();
         for (name, ts) in &st.tenants {
@@ -538,26 +570,53 @@ impl Pool {
     /// Stops accepting jobs, lets queued and running jobs finish for up to
     /// [`PoolConfig::grace_period`], then cancels what is left (queued jobs fail with
     /// [`PoolError::ShuttingDown`], running ones are interrupted and, past the hard-deadline
-    /// margin, abandoned or killed), and stops the workers. Blocks the calling thread.
-    pub fn shutdown_blocking(&self) {
-        self.inner.shutdown(self.inner.config.grace_period);
+    /// margin, abandoned or killed), and stops the workers. Blocks the calling thread, at
+    /// most for the grace period plus about three hard-deadline margins: a thread stuck in a
+    /// guest is abandoned, never waited for. Returns what was left behind.
+    pub fn shutdown_blocking(&self) -> ShutdownReport {
+        self.inner.shutdown(self.inner.config.grace_period)
     }
 
     /// As [`Pool::shutdown_blocking`], without blocking the async runtime (the waiting runs
     /// on a helper thread).
-    pub async fn shutdown(&self) {
+    pub async fn shutdown(&self) -> ShutdownReport {
+        self.shutdown_within(self.inner.config.grace_period).await
+    }
+
+    /// As [`Pool::shutdown`], with `grace` instead of [`PoolConfig::grace_period`] (a
+    /// server that already spent part of its drain time on HTTP requests passes the rest).
+    pub async fn shutdown_within(&self, grace: Duration) -> ShutdownReport {
         let (tx, rx) = oneshot::channel();
         let inner = self.inner.clone();
         let spawned = std::thread::Builder::new().name("sandvm-shutdown".into()).spawn(move || {
-            inner.shutdown(inner.config.grace_period);
-            let _ = tx.send(());
+            let _ = tx.send(inner.shutdown(grace));
         });
         match spawned {
-            Ok(_) => {
-                let _ = rx.await;
-            }
+            Ok(_) => rx.await.unwrap_or_default(),
             Err(_) => self.inner.shutdown(Duration::ZERO),
         }
+    }
+
+    /// Jobs whose worker threads were abandoned at their hard deadline and are still running
+    /// (thread mode), by job id.
+    pub fn abandoned_jobs(&self) -> Vec<AbandonedJob> {
+        self.inner.abandoned_jobs()
+    }
+}
+
+impl Inner {
+    fn abandoned_jobs(&self) -> Vec<AbandonedJob> {
+        let now = Instant::now();
+        let mut v: Vec<AbandonedJob> = lock(&self.stuck)
+            .iter()
+            .map(|(id, s)| AbandonedJob {
+                job_id: *id,
+                tenant: s.tenant.to_string(),
+                abandoned_for: now.saturating_duration_since(s.since),
+            })
+            .collect();
+        v.sort_by_key(|a| a.job_id);
+        v
     }
 }
 
@@ -574,8 +633,11 @@ fn outcome_kind(r: &Result<Outcome, PoolError>) -> String {
     }
 }
 
+/// The result of a job ended at its hard deadline. Its thread was busy in the guest all along,
+/// so the job is charged its wall-clock time as CPU time (against the tenant's CPU budget).
 fn timeout_result(id: u64, wall: Duration) -> ExecResult {
-    let stats = Stats { wall_ms: wall.as_secs_f64() * 1000.0, ..Default::default() };
+    let ms = wall.as_secs_f64() * 1000.0;
+    let stats = Stats { wall_ms: ms, cpu_ms: ms, ..Default::default() };
     ExecResult {
         id,
         report: Report::new(&Err(sandvm::Error::Timeout), Vec::new(), &stats),
@@ -613,7 +675,9 @@ impl Inner {
         let inner = self.clone();
         let builder = std::thread::Builder::new().name(format!("sandvm-worker-{w}"));
         let spawned = match self.config.isolation {
-            Isolation::Thread => builder.stack_size(ENGINE_THREAD_STACK).spawn(move || inner.thread_worker(w, epoch)),
+            Isolation::Thread => {
+                builder.stack_size(sandvm::GUEST_THREAD_STACK).spawn(move || inner.thread_worker(w, epoch))
+            }
             Isolation::Process => builder.spawn(move || crate::process::driver(inner, w)),
         };
         let handle = spawned.map_err(|e| PoolError::Worker(format!("cannot start worker {w}: {e}")))?;
@@ -639,6 +703,11 @@ impl Inner {
         if !st.accepting {
             return Err(PoolError::ShuttingDown);
         }
+        if self.config.isolation == Isolation::Thread {
+            if let Err(sandvm::Error::Saturated { abandoned, max }) = sandvm::check_capacity() {
+                return Err(PoolError::Saturated { abandoned, max });
+            }
+        }
         let queued_total = st.queued_total;
         let ts = self.tenant_mut(&mut st, tenant)?;
         let mut registered = None;
@@ -660,6 +729,7 @@ impl Inner {
                 }
                 ExecKind::Call { function, args }
             }
+            JobKind::Template(t) => ExecKind::Template(t),
             #[cfg(feature = "test-faults")]
             JobKind::Fault(f) => {
                 if !self.config.test_hooks {
@@ -933,6 +1003,7 @@ impl Inner {
     fn thread_worker(self: Arc<Self>, w: usize, epoch: u64) {
         let mut exec = Executor::new(self.exec_settings(), None);
         while let Some(t) = self.next_job(w, epoch) {
+            let job_id = t.exec.id;
             let shared = t.shared.clone();
             let local = t.local_script();
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -951,8 +1022,9 @@ impl Inner {
                 }
             };
             if !self.complete(w, epoch, result) {
-                // Abandoned by the watchdog; a replacement has taken the slot.
-                self.stuck.fetch_sub(1, Relaxed);
+                // Abandoned by the watchdog; a replacement has taken the slot. Ending now:
+                // drop this thread's abandoned-thread token.
+                lock(&self.stuck).remove(&job_id);
                 return;
             }
             exec.maintain();
@@ -989,8 +1061,11 @@ impl Inner {
                         let Some(r) = slot.running.take() else { continue };
                         slot.epoch += 1;
                         let epoch = slot.epoch;
+                        // Counted before the slot is released, so that a thread ending right
+                        // now finds its entry to remove.
+                        let stuck = Stuck { tenant: r.tenant.clone(), since: now, _token: AbandonedThread::new() };
+                        lock(&self.stuck).insert(r.shared.id, stuck);
                         drop(slot);
-                        self.stuck.fetch_add(1, Relaxed);
                         lock(&self.state).stats.abandoned_threads += 1;
                         counter!(names::ABANDONED).increment(1);
                         let id = r.shared.id;
@@ -1063,7 +1138,7 @@ impl Inner {
         self.work_cv.notify_all();
     }
 
-    fn shutdown(&self, grace: Duration) {
+    fn shutdown(&self, grace: Duration) -> ShutdownReport {
         lock(&self.state).accepting = false;
         let deadline = Instant::now() + grace;
         self.wait_idle(deadline, true);
@@ -1074,15 +1149,39 @@ impl Inner {
         self.wait_idle(Instant::now() + self.config.hard_deadline_margin * 2 + Duration::from_millis(200), false);
         lock(&self.state).stopping = true;
         self.work_cv.notify_all();
+        // Idle workers see `stopping` at once; one still in a job (a stuck guest the watchdog
+        // has not abandoned yet) is left behind rather than waited for.
+        let join_by = Instant::now() + self.config.hard_deadline_margin + Duration::from_millis(200);
         let threads: Vec<JoinHandle<()>> = lock(&self.threads).drain().map(|(_, h)| h).collect();
+        let mut unjoined = 0;
         for t in threads {
-            let _ = t.join();
+            if wait_finished(&t, join_by) {
+                let _ = t.join();
+            } else {
+                unjoined += 1;
+            }
         }
         if let Some(wd) = lock(&self.watchdog).take() {
-            let _ = wd.join();
+            if wait_finished(&wd, join_by) {
+                let _ = wd.join();
+            }
         }
+        ShutdownReport { abandoned: self.abandoned_jobs(), unjoined_workers: unjoined }
     }
+}
 
+/// Waits (polling, up to `deadline`) for a thread to finish; true when it did.
+fn wait_finished<T>(t: &JoinHandle<T>, deadline: Instant) -> bool {
+    while !t.is_finished() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    true
+}
+
+impl Inner {
     /// Waits until nothing runs (and, with `queued`, nothing is queued) or `deadline`.
     fn wait_idle(&self, deadline: Instant, queued: bool) {
         let mut st = lock(&self.state);

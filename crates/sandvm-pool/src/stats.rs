@@ -83,6 +83,15 @@ pub struct PoolStats {
     pub abandoned_threads: u64,
     /// Abandoned threads that have not finished yet.
     pub stuck_threads: u64,
+    /// Guest threads of the whole process abandoned and still running (this pool's and any
+    /// other front end's; [`sandvm::abandoned_threads`]).
+    pub process_abandoned_threads: usize,
+    /// Guest threads of the whole process abandoned since it started
+    /// ([`sandvm::total_abandoned_threads`]).
+    pub process_abandoned_total: usize,
+    /// The process-wide cap on abandoned guest threads: at it, thread-mode submissions fail
+    /// with [`crate::PoolError::Saturated`] ([`sandvm::max_abandoned_threads`]).
+    pub max_abandoned_threads: usize,
     /// Worker processes killed by the pool (deadline, cancellation, shutdown).
     pub killed_workers: u64,
     /// Worker processes that died on their own.

@@ -107,6 +107,8 @@ pub(crate) enum ExecKind {
         #[serde(with = "json_text")]
         args: Vec<Json>,
     },
+    /// A template render (see [`crate::TemplateJob`]).
+    Template(Box<crate::template::TemplateJob>),
     /// A test fault (last, so the other variants keep their wire tags without the feature).
     #[cfg(feature = "test-faults")]
     Fault(Fault),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
@@ -15,9 +15,8 @@ use axum::routing::{delete, get, post, MethodRouter};
 use axum::{Json, Router};
 use metrics::counter;
 use sandvm::Limits;
-use sandvm_pool::{Job, Pool, PoolError, ScriptId, ScriptOptions};
+use sandvm_pool::{Job, Pool, PoolError, ScriptId, ScriptOptions, TemplateJob};
 use serde_json::{json, Value as JsonValue};
-use tokio::sync::Semaphore;
 
 use crate::api::{
     ApiJson, CreateScriptRequest, CreateScriptResponse, ExecuteRequest, LimitsResponse, OptionalJson, RenderError,
@@ -49,12 +48,6 @@ pub const PLAYGROUND_HTML: &str = include_str!("playground.html");
 /// The OpenAPI 3.1 document served at `GET /openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 
-/// How long a template render waits for a free renderer before the request gets 503.
-const RENDER_QUEUE_WAIT: Duration = Duration::from_secs(2);
-/// Time past a render's timeout after which the request is answered with a timeout (the
-/// blocking thread is left to finish on its own).
-const RENDER_HARD_MARGIN: Duration = Duration::from_millis(500);
-
 struct Inner {
     config: ServerConfig,
     pool: Pool,
@@ -65,7 +58,6 @@ struct Inner {
     store: Arc<dyn ScriptStore>,
     /// Stored scripts already compiled into this server's pool.
     compiled: Mutex<HashMap<(String, String), ScriptId>>,
-    renders: Arc<Semaphore>,
     draining: AtomicBool,
 }
 
@@ -100,7 +92,7 @@ impl AppState {
         // Install the recorder before the pool records anything.
         let _ = telemetry::prometheus();
         let pool_config = config.pool_config();
-        let workers = pool_config.workers.max(1);
+        sandvm::set_max_abandoned_threads(config.pool.max_abandoned_threads);
         let pool = Pool::new(pool_config).map_err(|e| ServerError::internal(format!("cannot start the pool: {e}")))?;
         let mut tenants = HashMap::new();
         for t in resolved {
@@ -122,7 +114,6 @@ impl AppState {
             anonymous,
             store,
             compiled: Mutex::new(HashMap::new()),
-            renders: Arc::new(Semaphore::new(workers)),
             draining: AtomicBool::new(false),
         })))
     }
@@ -152,10 +143,17 @@ impl AppState {
         self.0.draining.load(Relaxed)
     }
 
-    /// Drains and stops the pool (see [`Pool::shutdown`]).
-    pub async fn shutdown(&self) {
+    /// Drains and stops the pool (see [`Pool::shutdown`]); returns the jobs whose guest
+    /// threads were stuck and left behind.
+    pub async fn shutdown(&self) -> sandvm_pool::ShutdownReport {
+        self.shutdown_within(self.0.pool.config().grace_period).await
+    }
+
+    /// As [`AppState::shutdown`], letting running jobs finish for at most `grace` (see
+    /// [`Pool::shutdown_within`]).
+    pub async fn shutdown_within(&self, grace: Duration) -> sandvm_pool::ShutdownReport {
         self.start_draining();
-        self.0.pool.shutdown().await;
+        self.0.pool.shutdown_within(grace).await
     }
 
     fn tenant_for(&self, parts: &Parts) -> Result<Arc<Tenant>, ServerError> {
@@ -375,13 +373,26 @@ async fn healthz() -> Json<JsonValue> {
 
 async fn readyz(State(state): State<AppState>) -> Response {
     let stats = state.0.pool.stats();
+    let draining = state.is_draining() || !stats.accepting;
+    // Thread mode: at the cap of abandoned guest threads, submissions get 503 `saturated`.
+    let saturated = stats.isolation == sandvm_pool::Isolation::Thread
+        && stats.process_abandoned_threads >= stats.max_abandoned_threads;
+    let status = if draining {
+        "draining"
+    } else if saturated {
+        "saturated"
+    } else {
+        "ready"
+    };
     let body = json!({
-        "status": if state.is_draining() || !stats.accepting { "draining" } else { "ready" },
+        "status": status,
         "workers": stats.workers,
         "queued": stats.queued,
         "running": stats.running,
+        "abandoned_threads": stats.process_abandoned_threads,
+        "max_abandoned_threads": stats.max_abandoned_threads,
     });
-    if state.is_draining() || !stats.accepting {
+    if draining || saturated {
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     } else {
         Json(body).into_response()
@@ -539,36 +550,40 @@ async fn render_template(
             return Err(ServerError::ShuttingDown);
         }
         let limits = resolve_limits(&t, req.timeout_ms, req.memory_mb)?;
-        if req.data.as_ref().is_some_and(|d| !d.is_object() && !d.is_null()) {
-            return Err(ServerError::BadRequest("invalid request: field `data`: expected a JSON object".into()));
-        }
-        let permit = tokio::time::timeout(RENDER_QUEUE_WAIT, state.0.renders.clone().acquire_owned())
-            .await
-            .map_err(|_| ServerError::Busy)?
-            .map_err(|_| ServerError::ShuttingDown)?;
-        let hard = limits.timeout.map(|d| d + RENDER_HARD_MARGIN);
-        let started = Instant::now();
-        let task = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            render(req, limits)
-        });
-        let result = match hard {
-            Some(d) => match tokio::time::timeout(d, task).await {
-                Ok(joined) => joined,
-                Err(_) => Ok(Err(RenderError {
-                    kind: "timeout".into(),
-                    message: "interrupted".into(),
-                    line: None,
-                    column: None,
-                })),
-            },
-            None => task.await,
+        let data = match req.data {
+            None | Some(JsonValue::Null) => JsonValue::Null,
+            Some(d @ JsonValue::Object(_)) => d,
+            Some(_) => {
+                return Err(ServerError::BadRequest("invalid request: field `data`: expected a JSON object".into()))
+            }
         };
-        let result = result.map_err(|e| ServerError::internal(format!("the render task failed: {e}")))?;
-        let wall_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-        let body = match result {
-            Ok(output) => RenderResponse { status: "ok".into(), output: Some(output), error: None, wall_ms },
-            Err(e) => RenderResponse { status: "error".into(), output: None, error: Some(e), wall_ms },
+        // A pool job like any other: the tenant's quotas, CPU budget, isolation mode and the
+        // watchdog apply to it.
+        let job = TemplateJob { template: req.template, partials: req.partials, helpers: req.helpers, data };
+        let outcome = state.0.pool.execute(&t.name, Job::template(job).with_limits(limits)).await;
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                let err = ServerError::from(e);
+                counter!(telemetry::names::TEMPLATE_RENDERS, "tenant" => t.name.clone(), "outcome" => err.kind())
+                    .increment(1);
+                return Err(err);
+            }
+        };
+        let report = outcome.report;
+        let body = match report.error {
+            None => RenderResponse {
+                status: "ok".into(),
+                output: Some(report.value.as_str().unwrap_or_default().to_string()),
+                error: None,
+                wall_ms: report.stats.wall_ms,
+            },
+            Some(e) => RenderResponse {
+                status: "error".into(),
+                output: None,
+                error: Some(RenderError { kind: e.kind, message: e.message, line: e.line, column: e.column }),
+                wall_ms: report.stats.wall_ms,
+            },
         };
         let outcome = body.error.as_ref().map_or("ok".to_string(), |e| e.kind.clone());
         counter!(telemetry::names::TEMPLATE_RENDERS, "tenant" => t.name.clone(), "outcome" => outcome.clone())
@@ -579,34 +594,4 @@ async fn render_template(
     }
     .await;
     tagged(&t, r)
-}
-
-/// Renders a template in a fresh sandbox runtime bounded by `limits` (runs on a blocking
-/// thread).
-fn render(req: RenderRequest, limits: Limits) -> Result<String, RenderError> {
-    use sandvm_template::{TemplateError, Templates};
-    let run = || -> Result<String, TemplateError> {
-        let mut t = Templates::new(limits)?;
-        for (name, source) in &req.partials {
-            t.register_partial(name, source)?;
-        }
-        for (name, source) in &req.helpers {
-            t.register_helper_js(name, source)?;
-        }
-        let data = req.data.clone().unwrap_or_else(|| json!({}));
-        t.render_str(&req.template, &data)
-    };
-    run().map_err(|e| {
-        let (kind, line, column) = match &e {
-            TemplateError::Parse { line, column, .. } => ("parse".to_string(), Some(*line), Some(*column)),
-            TemplateError::Template { line, column, .. } => ("template".to_string(), *line, *column),
-            TemplateError::Sandbox(s) => (s.kind().to_string(), None, None),
-            TemplateError::UnknownTemplate(_) => ("unknown_template".to_string(), None, None),
-            TemplateError::UnknownPartial { line, column, .. } => ("unknown_partial".to_string(), *line, *column),
-            TemplateError::UnknownHelper { line, column, .. } => ("unknown_helper".to_string(), *line, *column),
-            TemplateError::InvalidHelper(_) => ("invalid_helper".to_string(), None, None),
-            _ => ("error".to_string(), None, None),
-        };
-        RenderError { kind, message: e.to_string(), line, column }
-    })
 }

@@ -9,6 +9,8 @@
 //! workers = 2              # default: the number of cores
 //! isolation = "thread"     # or "process" (Linux)
 //! queue_capacity = 10000
+//! grace_period_ms = 5000   # drain time on SIGTERM
+//! max_abandoned_threads = 16
 //!
 //! [[tenants]]
 //! name = "acme"
@@ -91,6 +93,11 @@ pub struct PoolSettings {
     pub worker_binary: Option<PathBuf>,
     /// Arguments of the worker executable. By default, `["worker"]`.
     pub worker_args: Vec<String>,
+    /// Thread mode: guest threads abandoned at their hard deadline (stuck in one long
+    /// builtin) that may run at once before new work is refused with 503 `saturated`
+    /// (process-wide; see [`sandvm::set_max_abandoned_threads`]). At least 1. By default,
+    /// [`sandvm::DEFAULT_MAX_ABANDONED`] (16).
+    pub max_abandoned_threads: usize,
 }
 
 impl Default for PoolSettings {
@@ -104,6 +111,7 @@ impl Default for PoolSettings {
             hard_deadline_margin_ms: d.hard_deadline_margin.as_millis() as u64,
             worker_binary: None,
             worker_args: d.worker_args,
+            max_abandoned_threads: sandvm::DEFAULT_MAX_ABANDONED,
         }
     }
 }
@@ -321,6 +329,9 @@ impl ServerConfig {
         }
         if self.pool.queue_capacity == 0 {
             return Err(err("pool.queue_capacity", "must be positive"));
+        }
+        if self.pool.max_abandoned_threads == 0 {
+            return Err(err("pool.max_abandoned_threads", "must be positive"));
         }
         if self.pool.isolation == Isolation::Process && !cfg!(target_os = "linux") {
             return Err(err("pool.isolation", "process isolation needs Linux"));

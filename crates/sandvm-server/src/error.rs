@@ -7,6 +7,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sandvm_pool::PoolError;
 
+/// `Retry-After` (seconds) of a 503 `saturated`.
+const SATURATED_RETRY_AFTER_SECS: u64 = 5;
+
 /// Everything that can go wrong in the server.
 ///
 /// The request-level variants map to one HTTP status each ([`ServerError::status`]) and to a
@@ -78,6 +81,16 @@ pub enum ServerError {
     /// 503: the pool (or the template renderers) are saturated beyond their queue.
     #[error("the server is saturated, try again later")]
     Busy,
+    /// 503: too many guest threads were abandoned at their hard deadline and still run (a
+    /// guest stuck in one long builtin cannot be stopped in thread mode); new work is refused
+    /// until some of them end. `Retry-After` is set.
+    #[error("the server is saturated: {abandoned} guest threads stuck past their deadline are still running (cap {max}); try again later")]
+    Saturated {
+        /// Abandoned guest threads still running.
+        abandoned: usize,
+        /// The cap (`pool.max_abandoned_threads`).
+        max: usize,
+    },
     /// 503: the server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
@@ -113,7 +126,9 @@ impl ServerError {
             ServerError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServerError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ServerError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServerError::Busy | ServerError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ServerError::Busy | ServerError::Saturated { .. } | ServerError::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ServerError::Config { .. } | ServerError::Io { .. } | ServerError::Internal { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -122,7 +137,7 @@ impl ServerError {
 
     /// The stable machine-readable kind: `bad_request`, `unauthorized`, `not_found`,
     /// `method_not_allowed`, `payload_too_large`, `unsupported_media_type`, the kinds of
-    /// [`ServerError::Unprocessable`], `quota_exceeded`, `busy`, `shutting_down`,
+    /// [`ServerError::Unprocessable`], `quota_exceeded`, `busy`, `saturated`, `shutting_down`,
     /// `worker_crashed`, `internal`, `config`, `io`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -137,6 +152,7 @@ impl ServerError {
             ServerError::Unprocessable { kind, .. } => kind,
             ServerError::QuotaExceeded { .. } => "quota_exceeded",
             ServerError::Busy => "busy",
+            ServerError::Saturated { .. } => "saturated",
             ServerError::ShuttingDown => "shutting_down",
             ServerError::Internal { kind, .. } => kind,
         }
@@ -157,6 +173,7 @@ impl From<PoolError> for ServerError {
                 ServerError::QuotaExceeded { reason, message, retry_after }
             }
             PoolError::Busy => ServerError::Busy,
+            PoolError::Saturated { abandoned, max } => ServerError::Saturated { abandoned, max },
             PoolError::ShuttingDown | PoolError::Cancelled => ServerError::ShuttingDown,
             PoolError::UnknownScript { .. } => ServerError::NotFound("no such script".into()),
             PoolError::InvalidJob(m) | PoolError::Unsupported(m) => ServerError::invalid(m),
@@ -179,6 +196,10 @@ impl IntoResponse for ServerError {
             }
             ServerError::Busy | ServerError::ShuttingDown => {
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            }
+            ServerError::Saturated { .. } => {
+                // Stuck threads end on their own time; a few seconds is a fair first wait.
+                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(SATURATED_RETRY_AFTER_SECS));
             }
             ServerError::Unauthorized(_) => {
                 res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

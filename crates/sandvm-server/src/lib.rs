@@ -17,8 +17,10 @@
 //! of the wrong type, named), 401 (missing or unknown API key), 404, 413, 415, 422 (a
 //! semantically invalid request: a non-positive limit, a limit above the tenant's maximum —
 //! refused, never clamped —, an unknown capability, a script that does not compile), 429 (a
-//! quota, with `Retry-After` when waiting helps) and 503 (the pool is saturated, or the
-//! server is draining). A guest error is a 200 whose report has `status: "error"`.
+//! quota, with `Retry-After` when waiting helps) and 503 (`busy`: the pool's queue is full;
+//! `saturated`: too many guest threads stuck past their deadline are still running; or
+//! `shutting_down`), each with `Retry-After`. Template renders are pool jobs like
+//! `/v1/execute`: the same quotas, CPU budget, isolation and watchdog apply to them. A guest error is a 200 whose report has `status: "error"`.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), sandvm_server::ServerError> {
@@ -41,8 +43,8 @@ mod error;
 pub mod store;
 pub mod telemetry;
 
-use std::future::Future;
-use std::time::Duration;
+use std::future::{Future, IntoFuture};
+use std::time::{Duration, Instant};
 
 use axum::serve::ListenerExt;
 
@@ -51,9 +53,12 @@ pub use config::{ServerConfig, Tenant};
 pub use error::ServerError;
 pub use store::{MemoryStore, ScriptRecord, ScriptStore};
 
-/// Serves `state` on `listener` until `shutdown` completes, then drains: `GET /readyz`
-/// turns 503, the listener stops accepting, in-flight requests finish (their jobs run to the
-/// end), and the pool shuts down (see [`sandvm_pool::Pool::shutdown`]).
+/// Serves `state` on `listener` until `shutdown` completes, then drains for the pool's
+/// grace period (`pool.grace_period_ms`): `GET /readyz` turns 503, the listener stops
+/// accepting, in-flight requests may finish within the grace, then the pool shuts down (see
+/// [`sandvm_pool::Pool::shutdown_within`]) and this returns, even when guest threads are
+/// stuck in a builtin: those are abandoned, and one log line names their jobs and tenants.
+/// It returns within the grace plus about three hard-deadline margins and half a second.
 ///
 /// # Errors
 /// [`ServerError::Io`] when serving fails.
@@ -79,17 +84,51 @@ pub async fn serve(
         // Small responses on keep-alive connections: no Nagle delay.
         let _ = tcp.set_nodelay(true);
     });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            draining.start_draining();
-            tracing::info!("shutting down: draining in-flight requests");
-        })
-        .await;
+    let grace = state.pool().config().grace_period;
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<Instant>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        draining.start_draining();
+        let _ = signalled_tx.send(Instant::now());
+        tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down: draining in-flight requests");
+    });
+    let mut served = std::pin::pin!(served.into_future());
+    let (served, signalled) = tokio::select! {
+        r = &mut served => (r, None),
+        at = signalled_rx => {
+            let at = at.unwrap_or_else(|_| Instant::now());
+            // In-flight requests get the grace; past it they are dropped (their jobs are
+            // cancelled with the pool below).
+            match tokio::time::timeout(grace.saturating_sub(at.elapsed()), &mut served).await {
+                Ok(r) => (r, Some(at)),
+                Err(_) => {
+                    tracing::warn!("drain grace elapsed with requests in flight: closing them");
+                    (Ok(()), Some(at))
+                }
+            }
+        }
+    };
     upkeep.abort();
-    state.shutdown().await;
-    tracing::info!("stopped");
+    let rest = signalled.map_or(grace, |at| grace.saturating_sub(at.elapsed()));
+    let report = state.shutdown_within(rest).await;
+    log_stopped(&report);
     served.map_err(|source| ServerError::Io { context: "serving HTTP".into(), source })
+}
+
+/// The last log line: clean, or naming the jobs whose stuck guest threads are abandoned.
+fn log_stopped(report: &sandvm_pool::ShutdownReport) {
+    if report.abandoned.is_empty() {
+        tracing::info!("stopped");
+        return;
+    }
+    let jobs: Vec<String> =
+        report.abandoned.iter().map(|a| format!("job {} (tenant {})", a.job_id, a.tenant)).collect();
+    tracing::warn!(
+        abandoned = report.abandoned.len(),
+        "stopped, abandoning {} stuck guest thread(s): {}",
+        report.abandoned.len(),
+        jobs.join(", ")
+    );
 }
 
 /// Completes on SIGTERM or Ctrl-C (SIGINT).

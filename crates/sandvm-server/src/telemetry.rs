@@ -12,6 +12,9 @@
 //! | `sandvm_tenant_cpu_ms_total` | counter | `tenant` |
 //! | `sandvm_tenant_queued_jobs`, `sandvm_tenant_running_jobs` | gauge | `tenant` |
 //! | `sandvm_pool_running_jobs`, `sandvm_pool_queued_jobs` | gauge | |
+//! | `sandvm_abandoned_threads` | gauge | guest threads abandoned at a hard deadline, still running |
+//! | `sandvm_abandoned_threads_total` | counter | guest threads abandoned since start |
+//! | `sandvm_max_abandoned_threads` | gauge | the cap (503 `saturated` at it) |
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
@@ -44,6 +47,12 @@ pub mod names {
     pub const TENANT_RUNNING: &str = "sandvm_tenant_running_jobs";
     /// Gauge of running jobs (all tenants).
     pub const POOL_RUNNING: &str = "sandvm_pool_running_jobs";
+    /// Gauge of guest threads of the process abandoned at a hard deadline and still running.
+    pub const ABANDONED_THREADS: &str = "sandvm_abandoned_threads";
+    /// Counter of guest threads of the process abandoned since it started.
+    pub const ABANDONED_THREADS_TOTAL: &str = "sandvm_abandoned_threads_total";
+    /// Gauge of the cap on abandoned guest threads.
+    pub const MAX_ABANDONED_THREADS: &str = "sandvm_max_abandoned_threads";
 }
 
 /// The request id header, set on every response (taken from the request when it is sane).
@@ -188,6 +197,9 @@ fn status_label(s: u16) -> &'static str {
 pub(crate) fn record_pool(stats: &sandvm_pool::PoolStats) {
     gauge!(sandvm_pool::names::QUEUED).set(stats.queued as f64);
     gauge!(names::POOL_RUNNING).set(stats.running as f64);
+    gauge!(names::ABANDONED_THREADS).set(stats.process_abandoned_threads as f64);
+    counter!(names::ABANDONED_THREADS_TOTAL).absolute(stats.process_abandoned_total as u64);
+    gauge!(names::MAX_ABANDONED_THREADS).set(stats.max_abandoned_threads as f64);
     for (tenant, t) in &stats.tenants {
         counter!(names::TENANT_CPU_MS, "tenant" => tenant.clone()).absolute(t.cpu_ms_total.round() as u64);
         gauge!(names::TENANT_QUEUED, "tenant" => tenant.clone()).set(t.queued as f64);

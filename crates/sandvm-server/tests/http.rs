@@ -1,16 +1,15 @@
 //! Handler tests through `tower::ServiceExt::oneshot`: every status code of the API.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
+use axum::http::{header, Method, Request, StatusCode};
+use common::*;
 use sandvm_server::config::{hash_key, LimitSettings, QuotaSettings, TenantEntry};
-use sandvm_server::{router, AppState, ServerConfig, OPENAPI_JSON, ROUTES};
+use sandvm_server::{ServerConfig, OPENAPI_JSON, ROUTES};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const KEY_A: &str = "key-of-tenant-a";
 const KEY_B: &str = "key-of-tenant-b";
@@ -41,50 +40,6 @@ fn anonymous() -> ServerConfig {
         pool: sandvm_server::config::PoolSettings { workers: Some(2), ..Default::default() },
         ..Default::default()
     }
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
-    }
-    fn kind(&self) -> String {
-        self.json()["error"]["kind"].as_str().unwrap_or_else(|| panic!("no error kind: {}", self.text)).to_string()
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.expect("infallible");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.expect("body").to_bytes();
-    Reply { status, headers, text: String::from_utf8_lossy(&bytes).into_owned() }
-}
-
-fn post(path: &str, key: Option<&str>, body: &Value) -> Request<Body> {
-    let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/json");
-    if let Some(k) = key {
-        b = b.header(header::AUTHORIZATION, format!("Bearer {k}"));
-    }
-    b.body(Body::from(body.to_string())).expect("request")
-}
-
-fn get(path: &str, key: Option<&str>) -> Request<Body> {
-    let mut b = Request::get(path);
-    if let Some(k) = key {
-        b = b.header(header::AUTHORIZATION, format!("Bearer {k}"));
-    }
-    b.body(Body::empty()).expect("request")
-}
-
-fn app(config: ServerConfig) -> (AppState, Router) {
-    let state = AppState::new(config).expect("state");
-    (state.clone(), router(state))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -366,16 +321,6 @@ async fn saturated_pool_is_503() {
     assert_eq!(send(&app, post("/v1/execute", None, &json!({"code": "2"}))).await.json()["value"], 2);
 }
 
-async fn wait_for(mut cond: impl FnMut() -> bool) {
-    for _ in 0..1000 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("condition not reached in 5 s");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_render_in_the_sandbox() {
     let (_s, app) = app(anonymous());
@@ -403,6 +348,56 @@ async fn templates_render_in_the_sandbox() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = send(&app, post("/v1/templates/render", None, &json!({"template": "x", "data": [1]}))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renders_are_pool_jobs_under_the_tenant_quotas() {
+    // Tenant b: 2 requests in a burst, then 0.5 per second. Renders and executions draw from
+    // the same bucket: a render gets 429 exactly like /v1/execute.
+    let (state, app) = app(two_tenants());
+    let render = json!({"template": "{{x}}", "data": {"x": "<b>"}});
+    let r = send(&app, post("/v1/templates/render", Some(KEY_B), &render)).await;
+    assert_eq!((r.status, r.json()["output"].clone()), (StatusCode::OK, json!("&lt;b&gt;")), "{}", r.text);
+    assert_eq!(send(&app, post("/v1/execute", Some(KEY_B), &json!({"code": "1"}))).await.status, StatusCode::OK);
+    let r = send(&app, post("/v1/execute", Some(KEY_B), &json!({"code": "1"}))).await;
+    assert_eq!((r.status, r.kind().as_str()), (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"));
+    let r = send(&app, post("/v1/templates/render", Some(KEY_B), &render)).await;
+    assert_eq!((r.status, r.kind().as_str()), (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"), "{}", r.text);
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+    let b = &state.pool().stats().tenants["b"];
+    assert_eq!(b.outcomes.get("ok").copied(), Some(2), "{b:?}");
+    assert_eq!(b.rejected.get("rate").copied(), Some(2), "{b:?}");
+    // Tenant a is not affected.
+    let r = send(&app, post("/v1/templates/render", Some(KEY_A), &render)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_render_stuck_in_a_builtin_ends_as_timeout_and_frees_its_worker() {
+    let mut config = anonymous();
+    config.pool.workers = Some(1);
+    config.pool.hard_deadline_margin_ms = 100;
+    let (state, app) = app(config);
+    let stuck = json!({
+        "template": "{{spin}}",
+        "helpers": {"spin": "function () { return Array.prototype.join.call({ length: 3e7 }, ''); }"},
+        "timeout_ms": 30
+    });
+    let r = send(&app, post("/v1/templates/render", None, &stuck)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.json()["status"].clone(), r.json()["error"]["kind"].clone()), (json!("error"), json!("timeout")));
+    // The only worker was replaced: the next job runs at once.
+    let r = send(&app, post("/v1/execute", None, &json!({"code": "6 * 7"}))).await;
+    assert_eq!(r.json()["value"], 42, "{}", r.text);
+    let s = state.pool().stats();
+    assert_eq!(s.abandoned_threads, 1);
+    assert_eq!(s.tenants["anonymous"].outcomes.get("timeout").copied(), Some(1));
+    let m = send(&app, get("/metrics", None)).await;
+    for needle in ["sandvm_abandoned_threads ", "sandvm_abandoned_threads_total ", "sandvm_max_abandoned_threads "] {
+        assert!(m.text.contains(needle), "metrics lack {needle}:\n{}", m.text);
+    }
+    let r = send(&app, get("/readyz", None)).await;
+    assert!(r.json()["abandoned_threads"].is_u64() && r.json()["max_abandoned_threads"].is_u64(), "{}", r.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
