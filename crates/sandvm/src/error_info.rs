@@ -59,14 +59,13 @@ pub(crate) fn exception_to_error<'js>(ctx: &Ctx<'js>, exc: Value<'js>, compiling
         let name = prop_string(ctx, obj, "name");
         let message = prop_string(ctx, obj, "message").unwrap_or_default();
         let stack = prop_string(ctx, obj, "stack");
+        // Timeouts, cancellations and out-of-memory are never read from the thrown value: a
+        // guest can throw `new InternalError("interrupted")` itself. The run's host-side flags
+        // (the watch's trip, the allocator's refusal) decide them after the run. A stack
+        // overflow has no host-side flag; a guest that forges one gets exactly what real
+        // recursion would give it.
         if message == "Maximum call stack size exceeded" || message == "stack overflow" {
             return Error::StackOverflow;
-        }
-        if message == "out of memory" && name.as_deref() == Some("InternalError") {
-            return Error::MemoryLimit;
-        }
-        if message == "interrupted" && name.as_deref() == Some("InternalError") {
-            return Error::Timeout;
         }
         if matches!(name.as_deref(), Some("ModuleNotFound" | "ModuleNotAllowed")) {
             let specifier = prop_string(ctx, obj, "specifier").unwrap_or_default();

@@ -153,3 +153,27 @@ fn regex_backtracking_is_bounded() {
     let c = ctx_with(limits_ms(100), ContextOptions::default());
     assert_eq!(c.eval("/^(a|a)*$/.test('a'.repeat(64) + 'b')"), Err(Error::Timeout));
 }
+
+#[test]
+fn limit_errors_cannot_be_forged_from_guest_values() {
+    let c = ctx();
+    c.eval("var marker = 'still here'").unwrap();
+    for src in [
+        "throw new InternalError('interrupted')",
+        "throw new InternalError('out of memory')",
+        "throw Object.assign(new Error('interrupted'), { name: 'InternalError' })",
+        "Promise.reject(new InternalError('interrupted'))",
+    ] {
+        match c.eval(src) {
+            Err(Error::Exception { name, message, .. }) => {
+                assert_eq!(name.as_deref(), Some("InternalError"), "{src}");
+                assert!(message == "interrupted" || message == "out of memory", "{src}: {message}");
+            }
+            other => panic!("{src}: a forged limit error must stay an exception, got {other:?}"),
+        }
+        // The runtime was not treated as spent (it would have been rebuilt, losing guest state).
+        assert_eq!(value(&c, "marker"), json!("still here"), "{src}");
+    }
+    // The genuine ones still are limits.
+    assert!(matches!(c.eval("while (true) {}"), Err(Error::Timeout)));
+}
