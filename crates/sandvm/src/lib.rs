@@ -27,6 +27,7 @@ mod context;
 mod convert;
 mod error;
 mod error_info;
+mod executor;
 mod inspect;
 mod limits;
 mod lockdown;
@@ -46,13 +47,14 @@ pub use cache::{BytecodeCache, CacheStats};
 pub use console::{ConsoleEntry, ConsoleLevel};
 pub use context::{run_in_new_context, CompiledFunction, Completion, Context, EvalOptions, Outcome, Stats};
 pub use error::{Error, Result};
+pub use executor::{Executor, ExecutorConfig, JobCancel, Ticket};
 pub use inspect::InspectOptions;
 pub use limits::{Limits, MAX_STACK, MIN_STACK};
 pub use modules::{HostModule, HostModuleFn, KvStore, ModuleConfig};
 pub use options::{Clock, ContextOptions, Deterministic, Intrinsics};
 pub use packs::{Capabilities, FetchHandler, FetchRequest, FetchResponse, PACK_NAMES};
 pub use report::{ErrorReport, Report};
-pub use runtime::{spawn_watchdog, CancelHandle, Runtime};
+pub use runtime::{CancelHandle, Runtime};
 pub use script::{CacheKey, Script, ScriptOptions, MAX_SOURCE};
 
 /// Renders a guest value like Node's `util.inspect`, for callers that hold raw rquickjs values.
