@@ -123,7 +123,8 @@ impl<S> Shared<S> {
 /// new guest thread re-runs the setup for the jobs that follow. While the process-wide cap
 /// of abandoned threads is reached ([`crate::set_max_abandoned_threads`]), jobs are answered
 /// with [`Error::Saturated`]. A job that panics is answered with [`Error::JobPanicked`] and
-/// the setup is re-run on the same thread. CPU-time budgets without a wall-clock timeout are
+/// the setup is re-run on the same thread (a failed setup is retried before the next job).
+/// CPU-time budgets without a wall-clock timeout are
 /// not watched.
 ///
 /// Dropping the last handle lets queued jobs finish, then ends the guest thread.
@@ -365,6 +366,10 @@ fn guest_main<S>(shared: &Shared<S>, me: Arc<Worker>, ready: Option<std::sync::m
         if job.ctl.cancelled.load(SeqCst) {
             // Cancelled between the queue and here: its runs stop at once.
             me.scope.cancel();
+        }
+        if state.is_err() {
+            // The setup failed last time (or after a panic): try again for this job.
+            state = build(shared);
         }
         let ok = match &mut state {
             Ok(s) => (job.run)(s),

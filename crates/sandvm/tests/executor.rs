@@ -161,3 +161,20 @@ fn a_ticket_is_a_future_woken_when_the_job_ends() {
         Poll::Pending => panic!("woken but not ready"),
     }
 }
+
+#[test]
+fn a_setup_that_fails_after_a_panic_is_retried_before_the_next_job() {
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let exec = Executor::new(ExecutorConfig::default(), move || {
+        match counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            1 => Err(Error::Host("second setup fails".into())),
+            n => Ok(n),
+        }
+    })
+    .unwrap();
+    assert_eq!(exec.run(None, |n| *n).unwrap(), 0);
+    assert_eq!(exec.run(None, |_| -> u8 { panic!("boom") }), Err(Error::JobPanicked { message: "boom".into() }));
+    // The rebuild after the panic failed; the next job retries the setup and runs.
+    assert_eq!(exec.run(None, |n| *n).unwrap(), 2);
+}
