@@ -124,8 +124,7 @@ impl<S> Shared<S> {
 /// of abandoned threads is reached ([`crate::set_max_abandoned_threads`]), jobs are answered
 /// with [`Error::Saturated`]. A job that panics is answered with [`Error::JobPanicked`] and
 /// the setup is re-run on the same thread (a failed setup is retried before the next job).
-/// CPU-time budgets without a wall-clock timeout are
-/// not watched.
+/// CPU-time budgets without a wall-clock timeout are not watched.
 ///
 /// Dropping the last handle lets queued jobs finish, then ends the guest thread.
 ///
@@ -213,14 +212,14 @@ impl<S: 'static> Executor<S> {
             changed: Condvar::new(),
             replaced: AtomicU64::new(0),
         });
+        // Made first: on any error below, dropping it closes the threads already started.
+        let exec = Executor { handle: Arc::new(Handle { shared: shared.clone() }) };
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         start_worker(&shared, Some(ready_tx))?;
-        let sup = shared.clone();
         std::thread::Builder::new()
             .name(format!("{}-supervisor", shared.config.name))
-            .spawn(move || supervise(&sup))
+            .spawn(move || supervise(&shared))
             .map_err(|e| Error::Host(format!("cannot start the supervisor thread: {e}")))?;
-        let exec = Executor { handle: Arc::new(Handle { shared }) };
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(exec),
             Ok(Err(e)) => Err(e),
@@ -230,9 +229,9 @@ impl<S: 'static> Executor<S> {
 
     /// Queues `job` for the guest thread; the ticket is answered at once with
     /// [`Error::Saturated`] while the process-wide cap of abandoned threads is reached.
-    /// `timeout` is the job's own hard deadline (`None`:
-    /// only the deadlines of its runs are watched); past `timeout + grace_for(timeout)` the
-    /// thread is abandoned and the ticket answered with [`Error::Timeout`].
+    /// `timeout` is the job's own hard deadline, counted from when it starts (`None`: only
+    /// the deadlines of its runs are watched); past `timeout + grace_for(timeout)` the thread
+    /// is abandoned and the ticket answered with [`Error::Timeout`].
     ///
     /// Dropping the ticket does not cancel the job; call [`Ticket::cancel`] for that.
     pub fn submit<R, F>(&self, timeout: Option<Duration>, job: F) -> Ticket<R>

@@ -77,7 +77,8 @@ fn stuck_guests_are_abandoned_replaced_counted_and_capped() {
     let blocked = exec.run(None, |ctx| ctx.eval("block()").map(|c| c.display));
     assert_eq!(blocked.unwrap_err(), Error::Timeout);
     assert_eq!(sandvm::abandoned_threads(), with_builtin + 1);
-    assert_eq!(setups.load(SeqCst), 3);
+    // The replacement thread replays the setup right away, before any job asks for it.
+    assert!(wait_until(Duration::from_secs(20), || setups.load(SeqCst) == 3));
 
     // At the cap, work is refused with a typed error, by running executors and new ones.
     sandvm::set_max_abandoned_threads(sandvm::abandoned_threads());
