@@ -1,13 +1,12 @@
-//! `run` and `eval`: flags, the watchdog thread, human and JSON output.
+//! `run` and `eval`: flags, the run on a bounded guest executor, human and JSON output.
 
 use std::io::{Read, Write};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use sandvm::{
-    BytecodeCache, Capabilities, ConsoleEntry, ConsoleLevel, Context, ContextOptions, Deterministic, Error, HostModule,
-    Intrinsics, KvStore, Limits, ModuleConfig, Report, Runtime, Stats,
+    BytecodeCache, Capabilities, ConsoleEntry, ConsoleLevel, Context, ContextOptions, Deterministic, Error, Executor,
+    ExecutorConfig, HostModule, Intrinsics, KvStore, Limits, ModuleConfig, Report, Runtime, Stats,
 };
 
 /// The exit codes, for `--help`.
@@ -225,9 +224,9 @@ type Done = (Result<sandvm::Completion, Error>, Vec<ConsoleEntry>, Stats);
 
 /// Runs `source` under the flags' limits and prints the result. Returns the exit code.
 ///
-/// The run happens on a worker thread with a known stack; the main thread is a watchdog: a
-/// guest stuck in a single long builtin call (which the engine cannot interrupt) still ends at
-/// the deadline plus a grace period with a `timeout`, and the process exits.
+/// The run happens on the guest thread of a [`sandvm::Executor`] (a known stack): a guest stuck
+/// in a single long builtin call (which the engine cannot interrupt) still ends at the
+/// deadline plus [`sandvm::grace_for`] its timeout with a `timeout`, and the process exits.
 pub fn run(source: &str, filename: &str, args: &RunArgs) -> u8 {
     let sb = &args.sandbox;
     let globals = match sb.parse_globals() {
@@ -263,39 +262,19 @@ pub fn run(source: &str, filename: &str, args: &RunArgs) -> u8 {
         options = options.modules(m);
     }
     let mode = if args.module { Mode::Module } else { Mode::Script(cache) };
-    let (tx, rx) = mpsc::channel::<Done>();
-    let src = source.to_string();
-    let worker_limits = limits.clone();
-    let spawned = std::thread::Builder::new()
-        .name("sandvm-guest".into())
-        .stack_size(sandvm::MAX_STACK * 2 + 8 * 1024 * 1024)
-        .spawn(move || {
-            let done = run_inner(&src, &globals, worker_limits, options, mode);
-            let _ = tx.send(done);
-        });
-    if let Err(e) = spawned {
-        eprintln!("sandvm: cannot start the guest thread: {e}");
-        return 2;
-    }
-    let done = match limits.timeout {
-        Some(t) => {
-            let grace = Duration::from_millis(250).max(t / 4);
-            match rx.recv_timeout(t + grace) {
-                Ok(d) => d,
-                Err(mpsc::RecvTimeoutError::Timeout) => (
-                    Err(Error::Timeout),
-                    Vec::new(),
-                    Stats { wall_ms: (t + grace).as_secs_f64() * 1000.0, ..Default::default() },
-                ),
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    (Err(Error::Host("the guest thread died".into())), Vec::new(), Stats::default())
-                }
-            }
+    let exec = match Executor::new(ExecutorConfig::default(), || Ok(())) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("sandvm: cannot start the guest thread: {e}");
+            return 2;
         }
-        None => rx
-            .recv()
-            .unwrap_or_else(|_| (Err(Error::Host("the guest thread died".into())), Vec::new(), Stats::default())),
     };
+    let src = source.to_string();
+    let started = Instant::now();
+    // The run's own deadline (watched by the executor) bounds the job: no job timeout.
+    let done = exec.run(None, move |()| run_inner(&src, &globals, limits, options, mode)).unwrap_or_else(|e| {
+        (Err(e), Vec::new(), Stats { wall_ms: started.elapsed().as_secs_f64() * 1000.0, ..Default::default() })
+    });
     let code = print(&done, args.json);
     // A stuck guest thread must not keep the process alive: exit now.
     let _ = std::io::stdout().flush();

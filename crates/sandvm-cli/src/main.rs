@@ -82,25 +82,6 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    if matches!(
-        cli.command,
-        Command::Template { .. }
-            | Command::Plugin { .. }
-            | Command::Rules { .. }
-            | Command::Config { .. }
-            | Command::Test(_)
-    ) {
-        // These commands run many sandboxed calls on this thread; a guest stuck in a builtin the
-        // engine cannot interrupt must still end the process (run/eval/repl have their own).
-        let watchdog = sandvm::spawn_watchdog(std::time::Duration::from_millis(1000), || {
-            eprintln!("sandvm: a guest is stuck in a builtin call that cannot be interrupted; timed out");
-            std::process::exit(3);
-        });
-        if let Err(e) = watchdog {
-            eprintln!("sandvm: {e}");
-            return ExitCode::from(2);
-        }
-    }
     let code = match cli.command {
         Command::Run { file, opts } => match exec::read_source(&file) {
             Ok(src) => {
@@ -113,13 +94,13 @@ fn main() -> ExitCode {
             }
         },
         Command::Eval { code, opts } => exec::run(&code, "<eval>", &opts),
-        Command::Template { cmd } => match cmd_template::run(cmd) {
+        Command::Template { cmd } => guarded(move || match cmd_template::run(cmd) {
             Ok(code) => u8::try_from(code).unwrap_or(2),
             Err(e) => {
                 eprintln!("sandvm: {e:#}");
                 2
             }
-        },
+        }),
         Command::Bench(args) => match bench::run(&args) {
             Ok(code) => code,
             Err(e) => {
@@ -134,10 +115,10 @@ fn main() -> ExitCode {
                 2
             }
         },
-        Command::Plugin { cmd } => apps_code(cmd_apps::run_plugin(cmd)),
-        Command::Rules { cmd } => apps_code(cmd_apps::run_rules(cmd)),
-        Command::Config { cmd } => apps_code(cmd_apps::run_config(cmd)),
-        Command::Test(args) => apps_code(cmd_apps::run_test(args)),
+        Command::Plugin { cmd } => guarded(move || apps_code(cmd_apps::run_plugin(cmd))),
+        Command::Rules { cmd } => guarded(move || apps_code(cmd_apps::run_rules(cmd))),
+        Command::Config { cmd } => guarded(move || apps_code(cmd_apps::run_config(cmd))),
+        Command::Test(args) => guarded(move || apps_code(cmd_apps::run_test(args))),
         Command::Serve(args) => match cmd_serve::run(args) {
             Ok(code) => code,
             Err(e) => {
@@ -148,6 +129,28 @@ fn main() -> ExitCode {
         Command::Worker => u8::try_from(sandvm_pool::worker_main()).unwrap_or(2),
     };
     ExitCode::from(code)
+}
+
+/// Runs a command that makes many sandboxed calls (template, plugin, rules, config, test) as
+/// one job of a [`sandvm::Executor`] that watches every runtime of the process: a guest stuck
+/// in a builtin the engine cannot interrupt still ends the process at its run's deadline plus
+/// [`sandvm::grace_for`] its timeout, with exit code 3.
+fn guarded(command: impl FnOnce() -> u8 + Send + 'static) -> u8 {
+    let config = sandvm::ExecutorConfig { watch_process: true, ..Default::default() };
+    let done = sandvm::Executor::new(config, || Ok(())).and_then(|exec| exec.run(None, move |()| command()));
+    match done {
+        Ok(code) => code,
+        Err(sandvm::Error::Timeout) => {
+            eprintln!("sandvm: a guest is stuck in a builtin call that cannot be interrupted; timed out");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            // The stuck thread must not keep the process alive.
+            std::process::exit(3);
+        }
+        Err(e) => {
+            eprintln!("sandvm: {e}");
+            2
+        }
+    }
 }
 
 fn apps_code(r: anyhow::Result<u8>) -> u8 {

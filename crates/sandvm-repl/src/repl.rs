@@ -1,18 +1,18 @@
 //! The REPL driver: the guest thread, the line editor (or piped standard input), commands,
 //! Ctrl-C handling and printing.
 //!
-//! The sandbox lives on its own thread (a known, large stack; the engine's stack limit is
-//! well below it). The main thread reads input with rustyline and waits for each input's
-//! outcome; a Ctrl-C while an input runs cancels it through the runtime's
-//! [`sandvm::CancelHandle`]. If the guest is stuck in a native call the engine cannot
-//! interrupt, the main thread gives up after the deadline plus a grace period and the REPL
-//! exits with code 3.
+//! The sandbox lives on the guest thread of a [`sandvm::Executor`] (a known, large stack; the
+//! engine's stack limit is well below it). The main thread reads input with rustyline and
+//! waits for each input's outcome; a Ctrl-C while an input runs cancels its job. If the guest
+//! is stuck in a native call the engine cannot interrupt, the executor gives up after the
+//! deadline (or the Ctrl-C) plus [`sandvm::grace_for`] its timeout and the REPL exits with
+//! code 3.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
@@ -24,18 +24,13 @@ use rustyline::{
     Cmd, CompletionType, ConditionalEventHandler, Config, Editor, Event, EventContext, EventHandler, KeyEvent,
     Movement, RepeatCount,
 };
-use sandvm::{CancelHandle, ConsoleLevel, Error, Limits};
+use sandvm::{ConsoleLevel, Error, Executor, ExecutorConfig, JobCancel, Limits};
 
 use crate::classify::{classify_line, LineKind};
 use crate::command::{format_limits, format_stats, help_text, parse_command, set_limit, Command};
 use crate::render::format_error;
 use crate::session::{LineOutcome, LineResult, Session, SessionConfig};
 use crate::ReplError;
-
-/// How long the main thread waits past a run's deadline before it calls the guest stuck.
-const STUCK_GRACE: Duration = Duration::from_secs(1);
-/// How long the main thread waits after a Ctrl-C before it calls the guest stuck.
-const CANCEL_GRACE: Duration = Duration::from_secs(3);
 
 /// Everything `sandvm repl` needs to start.
 #[derive(Debug, Clone)]
@@ -50,53 +45,42 @@ pub struct ReplConfig {
     pub interactive: bool,
 }
 
-type Job = Box<dyn FnOnce(&mut Session) + Send>;
-
 /// State shared with the Ctrl-C handler.
 struct Signals {
     /// An input is running on the guest thread.
     running: AtomicBool,
-    /// Ctrl-C was pressed while it ran.
-    interrupted: AtomicBool,
-    cancel: Mutex<Option<CancelHandle>>,
+    /// Cancels the input that runs.
+    cancel: Mutex<Option<JobCancel>>,
     interactive: bool,
 }
 
-/// The handle of the guest thread, which owns the [`Session`].
+/// The guest thread: a [`sandvm::Executor`] that owns the [`Session`].
 #[derive(Clone)]
 struct Worker {
-    tx: mpsc::Sender<Job>,
+    exec: Executor<Session>,
     signals: Arc<Signals>,
+}
+
+/// The executor's answer for a job it could not finish, as a REPL error.
+fn guest_error(e: Error) -> ReplError {
+    match e {
+        Error::Timeout | Error::Cancelled => ReplError::GuestThread(
+            "the guest is stuck in a native call that the engine cannot interrupt; exiting".into(),
+        ),
+        other => ReplError::GuestThread(other.to_string()),
+    }
 }
 
 impl Worker {
     fn start(config: SessionConfig, signals: Arc<Signals>) -> Result<Worker, ReplError> {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<CancelHandle, String>>();
-        std::thread::Builder::new()
-            .name("sandvm-repl-guest".into())
-            .stack_size(sandvm::MAX_STACK * 2 + 8 * 1024 * 1024)
-            .spawn(move || {
-                let mut session = match Session::new(config) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e.to_string()));
-                        return;
-                    }
-                };
-                let _ = ready_tx.send(Ok(session.cancel_handle()));
-                for job in rx {
-                    job(&mut session);
-                }
-            })?;
-        let cancel = ready_rx
-            .recv()
-            .map_err(|_| ReplError::GuestThread("the guest thread died while starting".into()))?
-            .map_err(ReplError::GuestThread)?;
-        if let Ok(mut c) = signals.cancel.lock() {
-            *c = Some(cancel);
-        }
-        Ok(Worker { tx, signals })
+        let exec_config = ExecutorConfig { name: "sandvm-repl-guest".into(), ..Default::default() };
+        let exec =
+            Executor::new(exec_config, move || Session::new(config.clone()).map_err(|e| Error::Host(e.to_string())))
+                .map_err(|e| match e {
+                    Error::Host(msg) => ReplError::GuestThread(msg),
+                    other => ReplError::GuestThread(other.to_string()),
+                })?;
+        Ok(Worker { exec, signals })
     }
 
     /// Runs `f` on the guest thread and waits (at most `wait`, if given) for its result.
@@ -105,56 +89,30 @@ impl Worker {
         wait: Option<Duration>,
         f: impl FnOnce(&mut Session) -> T + Send + 'static,
     ) -> Result<T, ReplError> {
-        let (rtx, rrx) = mpsc::channel();
-        self.tx
-            .send(Box::new(move |s| {
-                let _ = rtx.send(f(s));
-            }))
-            .map_err(|_| ReplError::GuestThread("the guest thread died".into()))?;
+        let mut ticket = self.exec.submit(None, f);
         match wait {
-            Some(w) => {
-                rrx.recv_timeout(w).map_err(|_| ReplError::GuestThread("the guest thread does not answer".into()))
-            }
-            None => rrx.recv().map_err(|_| ReplError::GuestThread("the guest thread died".into())),
+            Some(w) => match ticket.wait_timeout(w) {
+                Some(r) => r.map_err(guest_error),
+                None => Err(ReplError::GuestThread("the guest thread does not answer".into())),
+            },
+            None => ticket.wait().map_err(guest_error),
         }
     }
 
-    /// Evaluates one input. Ctrl-C cancels it; a guest that neither finishes nor stops after
-    /// its deadline (or after Ctrl-C) plus a grace period is reported as stuck.
-    fn eval(&self, source: String, limits: &Limits) -> Result<LineOutcome, ReplError> {
-        let (rtx, rrx) = mpsc::channel();
-        self.signals.interrupted.store(false, SeqCst);
-        self.signals.running.store(true, SeqCst);
-        let sent = self.tx.send(Box::new(move |s: &mut Session| {
-            let _ = rtx.send(s.eval(&source));
-        }));
-        if sent.is_err() {
-            self.signals.running.store(false, SeqCst);
-            return Err(ReplError::GuestThread("the guest thread died".into()));
+    /// Evaluates one input. Ctrl-C cancels it; the executor reports a guest that neither
+    /// finishes nor stops after its deadline (or after Ctrl-C) plus [`sandvm::grace_for`] its
+    /// timeout as stuck.
+    fn eval(&self, source: String) -> Result<LineOutcome, ReplError> {
+        let ticket = self.exec.submit(None, move |s: &mut Session| s.eval(&source));
+        if let Ok(mut c) = self.signals.cancel.lock() {
+            *c = Some(ticket.cancel_handle());
         }
-        let started = Instant::now();
-        let mut cancelled_at: Option<Instant> = None;
-        let result = loop {
-            match rrx.recv_timeout(Duration::from_millis(50)) {
-                Ok(outcome) => break Ok(outcome),
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    break Err(ReplError::GuestThread("the guest thread died".into()));
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if cancelled_at.is_none() && self.signals.interrupted.load(SeqCst) {
-                        cancelled_at = Some(Instant::now());
-                    }
-                    let past_deadline = limits.timeout.is_some_and(|t| started.elapsed() > t + STUCK_GRACE.max(t / 4));
-                    let past_cancel = cancelled_at.is_some_and(|c| c.elapsed() > CANCEL_GRACE);
-                    if past_deadline || past_cancel {
-                        break Err(ReplError::GuestThread(
-                            "the guest is stuck in a native call that the engine cannot interrupt; exiting".into(),
-                        ));
-                    }
-                }
-            }
-        };
+        self.signals.running.store(true, SeqCst);
+        let result = ticket.wait().map_err(guest_error);
         self.signals.running.store(false, SeqCst);
+        if let Ok(mut c) = self.signals.cancel.lock() {
+            *c = None;
+        }
         result
     }
 }
@@ -275,7 +233,7 @@ impl Driver {
     /// Evaluates a complete input (from `.load` or `.editor`) and prints it; an incomplete
     /// input is a syntax error here.
     fn eval_whole(&mut self, source: String) -> Result<(), ReplError> {
-        let outcome = self.worker.eval(source.clone(), &self.limits)?;
+        let outcome = self.worker.eval(source.clone())?;
         self.inputs.push(source.clone());
         self.new_history.push(source.clone());
         self.print_outcome(&outcome, &source);
@@ -300,7 +258,7 @@ impl Driver {
                 }
                 self.buffer.push_str(line);
                 let source = self.buffer.clone();
-                let outcome = self.worker.eval(source.clone(), &self.limits)?;
+                let outcome = self.worker.eval(source.clone())?;
                 if outcome.result == LineResult::Incomplete && outcome.console.is_empty() {
                     return Ok(Flow::Continue);
                 }
@@ -380,7 +338,6 @@ fn read_source(path: &Path) -> Result<String, ReplError> {
 pub fn run(config: ReplConfig) -> Result<u8, ReplError> {
     let signals = Arc::new(Signals {
         running: AtomicBool::new(false),
-        interrupted: AtomicBool::new(false),
         cancel: Mutex::new(None),
         interactive: config.interactive,
     });
@@ -388,7 +345,6 @@ pub fn run(config: ReplConfig) -> Result<u8, ReplError> {
     // A second installation (a second REPL in one process) fails; the first handler serves.
     let _ = ctrlc::set_handler(move || {
         if handler_signals.running.load(SeqCst) {
-            handler_signals.interrupted.store(true, SeqCst);
             if let Ok(c) = handler_signals.cancel.lock() {
                 if let Some(c) = c.as_ref() {
                     c.cancel();

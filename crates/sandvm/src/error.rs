@@ -112,6 +112,13 @@ pub enum Error {
         /// The process-wide cap.
         max: usize,
     },
+    /// A job given to an [`crate::Executor`] panicked; the executor caught the panic and
+    /// rebuilt its guest state.
+    #[error("the job panicked: {message}")]
+    JobPanicked {
+        /// The panic's message, when it was a string.
+        message: String,
+    },
 }
 
 fn position(line: Option<u32>, column: Option<u32>) -> String {
@@ -125,7 +132,8 @@ fn position(line: Option<u32>, column: Option<u32>) -> String {
 impl Error {
     /// The stable machine-readable kind used in the JSON contract: `syntax`, `exception`,
     /// `module_not_found`, `module_not_allowed`, `timeout`, `memory_limit`, `stack_overflow`, `output_limit`, `job_limit`, `cancelled`,
-    /// `unsettled`, `cached_data_rejected`, `host`, `saturated`, `store_full` or `too_deep`.
+    /// `unsettled`, `cached_data_rejected`, `host`, `saturated`, `store_full`, `too_deep` or
+    /// `job_panicked`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Syntax { .. } => "syntax",
@@ -144,6 +152,7 @@ impl Error {
             Error::Saturated { .. } => "saturated",
             Error::StoreFull { .. } => "store_full",
             Error::TooDeep { .. } => "too_deep",
+            Error::JobPanicked { .. } => "job_panicked",
         }
     }
 

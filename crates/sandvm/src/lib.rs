@@ -27,6 +27,7 @@ mod context;
 mod convert;
 mod error;
 mod error_info;
+mod executor;
 mod inspect;
 mod limits;
 mod lockdown;
@@ -48,6 +49,7 @@ pub use console::{ConsoleEntry, ConsoleLevel};
 pub use context::{run_in_new_context, CompiledFunction, Completion, Context, EvalOptions, Outcome, Stats};
 pub use convert::MAX_JSON_DEPTH;
 pub use error::{Error, Result};
+pub use executor::{Executor, ExecutorConfig, JobCancel, Ticket};
 pub use inspect::InspectOptions;
 pub use limits::{Limits, MAX_STACK, MIN_STACK};
 pub use modules::{HostModule, HostModuleFn, KvStore, ModuleConfig};
@@ -56,7 +58,7 @@ pub use options::{Clock, ContextOptions, Deterministic, Intrinsics};
 pub use packs::{Capabilities, FetchHandler, FetchRequest, FetchResponse, PACK_NAMES};
 pub use repl_support::{ReplBridge, ReplLine};
 pub use report::{ErrorReport, Report};
-pub use runtime::{spawn_watchdog, CancelHandle, Runtime};
+pub use runtime::{CancelHandle, Runtime};
 pub use script::{CacheKey, Script, ScriptOptions, MAX_SOURCE};
 
 /// Renders a guest value like Node's `util.inspect`, for callers that hold raw rquickjs values.

@@ -72,6 +72,9 @@ pub(crate) fn thread_cpu_ns() -> u64 {
 pub(crate) struct Watch {
     cancel: AtomicBool,
     deadline: AtomicU64,
+    /// `deadline` plus [`crate::grace_for`] the run's timeout: past it, an executor calls the
+    /// run stuck (`NO_DEADLINE` when no run with a timeout is in progress).
+    hard_deadline: AtomicU64,
     cpu_deadline: AtomicU64,
     tripped: AtomicU8,
     polls: AtomicU32,
@@ -88,6 +91,7 @@ impl Watch {
         Watch {
             cancel: AtomicBool::new(false),
             deadline: AtomicU64::new(NO_DEADLINE),
+            hard_deadline: AtomicU64::new(NO_DEADLINE),
             cpu_deadline: AtomicU64::new(NO_DEADLINE),
             tripped: AtomicU8::new(0),
             polls: AtomicU32::new(0),
@@ -149,11 +153,11 @@ impl Watch {
     fn arm(&self, limits: &Limits) {
         self.tripped.store(0, Relaxed);
         self.cpu_mark.store(NO_DEADLINE, Relaxed);
-        let deadline = limits
-            .timeout
-            .map(|t| now_ns().saturating_add(t.as_nanos().min(u128::from(u64::MAX / 2)) as u64))
-            .unwrap_or(NO_DEADLINE);
-        self.deadline.store(deadline, Relaxed);
+        let now = now_ns();
+        let after = |t: std::time::Duration| now.saturating_add(t.as_nanos().min(u128::from(u64::MAX / 4)) as u64);
+        self.deadline.store(limits.timeout.map(after).unwrap_or(NO_DEADLINE), Relaxed);
+        let hard = limits.timeout.map(|t| after(t.saturating_add(crate::grace_for(t))));
+        self.hard_deadline.store(hard.unwrap_or(NO_DEADLINE), Relaxed);
         let cpu = match limits.cpu_time {
             Some(t) => {
                 self.mark_cpu();
@@ -166,6 +170,7 @@ impl Watch {
 
     fn disarm(&self) {
         self.deadline.store(NO_DEADLINE, Relaxed);
+        self.hard_deadline.store(NO_DEADLINE, Relaxed);
         self.cpu_deadline.store(NO_DEADLINE, Relaxed);
         if self.tripped() == Trip::Cancelled {
             self.cancel.store(false, Relaxed);
@@ -304,6 +309,34 @@ impl Runtime {
         self.inner.generation.get()
     }
 
+    /// True when the last run spent the engine, so that the next run on any context of this
+    /// runtime starts on a fresh engine and everything guest code built up (globals it set,
+    /// functions it defined, installed helpers) is gone; contexts keep only what the host
+    /// gave them through their options, [`crate::Context::set_global`] and
+    /// [`crate::Context::register_fn`].
+    ///
+    /// This is the decision the runtime itself makes, so ask it rather than guessing from the
+    /// error: a run is spent by the memory, stack, output and job limits, by a timeout or a
+    /// cancellation (unless [`crate::ContextOptions::keep_after_interrupt`] is set), and also
+    /// by an allocation the engine refused even when guest code caught the error and the run
+    /// succeeded.
+    ///
+    /// ```
+    /// # fn main() -> sandvm::Result<()> {
+    /// let rt = sandvm::Runtime::new(sandvm::Limits::default())?;
+    /// let ctx = sandvm::Context::new(&rt, sandvm::ContextOptions::default())?;
+    /// ctx.eval("globalThis.kept = 1")?;
+    /// assert!(!rt.is_spent());
+    /// assert_eq!(ctx.eval("function f() { return f() } f()"), Err(sandvm::Error::StackOverflow));
+    /// assert!(rt.is_spent());
+    /// assert_eq!(ctx.eval("typeof kept")?.display, "'undefined'");
+    /// assert!(!rt.is_spent());
+    /// # Ok(()) }
+    /// ```
+    pub fn is_spent(&self) -> bool {
+        self.inner.spent.get()
+    }
+
     /// Runs the garbage collector.
     pub fn run_gc(&self) {
         self.inner.engine.borrow().rt.run_gc();
@@ -405,53 +438,96 @@ pub(crate) fn stack_for_this_thread(configured: usize) -> usize {
     }
 }
 
-/// Every runtime's watch, for [`spawn_watchdog`]. Dead entries are pruned as it scans.
-fn watches() -> &'static Mutex<Vec<Weak<Watch>>> {
-    static WATCHES: OnceLock<Mutex<Vec<Weak<Watch>>>> = OnceLock::new();
-    WATCHES.get_or_init(|| Mutex::new(Vec::new()))
+/// The runtimes a guest thread of an [`crate::Executor`] watches: those made on that thread
+/// (and, for a scope registered process-wide, those made anywhere in the process). Its
+/// executor asks it whether a run is stuck past its deadline plus [`crate::grace_for`], and
+/// cancels the runs of a cancelled job through it.
+#[derive(Debug, Default)]
+pub(crate) struct GuestScope {
+    watches: Mutex<Vec<Weak<Watch>>>,
+    cancelled: AtomicBool,
 }
 
-fn register_watch(w: &Arc<Watch>) {
-    if let Ok(mut v) = watches().lock() {
-        if v.len() > 64 && v.len().is_power_of_two() {
-            v.retain(|w| w.strong_count() > 0);
+thread_local! {
+    static THREAD_SCOPE: RefCell<Option<Arc<GuestScope>>> = const { RefCell::new(None) };
+}
+
+/// Scopes that watch every runtime of the process (see [`GuestScope::watch_process`]).
+fn process_scopes() -> &'static Mutex<Vec<Weak<GuestScope>>> {
+    static SCOPES: OnceLock<Mutex<Vec<Weak<GuestScope>>>> = OnceLock::new();
+    SCOPES.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+static PROCESS_SCOPES: AtomicU32 = AtomicU32::new(0);
+
+impl GuestScope {
+    /// Makes `scope` the scope of the calling thread: runtimes made on it from now on register.
+    pub(crate) fn install(scope: &Arc<GuestScope>) {
+        THREAD_SCOPE.with(|s| *s.borrow_mut() = Some(scope.clone()));
+    }
+
+    /// Also watches the runtimes made on any thread of the process from now on.
+    pub(crate) fn watch_process(scope: &Arc<GuestScope>) {
+        if let Ok(mut v) = process_scopes().lock() {
+            v.retain(|s| s.strong_count() > 0);
+            v.push(Arc::downgrade(scope));
+            PROCESS_SCOPES.store(v.len() as u32, Relaxed);
         }
-        v.push(Arc::downgrade(w));
+    }
+
+    fn register(&self, w: &Arc<Watch>) {
+        if let Ok(mut v) = self.watches.lock() {
+            if v.len() >= 16 && v.len().is_power_of_two() {
+                v.retain(|w| w.strong_count() > 0);
+            }
+            v.push(Arc::downgrade(w));
+        }
+        if self.cancelled.load(Relaxed) {
+            w.cancel.store(true, Relaxed);
+        }
+    }
+
+    fn each(&self, mut f: impl FnMut(&Watch)) {
+        if let Ok(mut v) = self.watches.lock() {
+            v.retain(|w| w.strong_count() > 0);
+            v.iter().filter_map(Weak::upgrade).for_each(|w| f(&w));
+        }
+    }
+
+    /// Cancels the run in progress (or the next run) of every watched runtime, and of every
+    /// runtime made before [`GuestScope::begin_job`] is called again.
+    pub(crate) fn cancel(&self) {
+        self.cancelled.store(true, Relaxed);
+        self.each(|w| w.cancel.store(true, Relaxed));
+    }
+
+    /// Starts a job: withdraws the cancellations of the previous one.
+    pub(crate) fn begin_job(&self) {
+        self.cancelled.store(false, Relaxed);
+        self.each(|w| w.cancel.store(false, Relaxed));
+    }
+
+    /// True when a watched run is still going past its deadline plus [`crate::grace_for`] its
+    /// timeout: it is stuck in a builtin the engine cannot interrupt.
+    pub(crate) fn overdue(&self) -> bool {
+        let now = now_ns();
+        let mut stuck = false;
+        self.each(|w| stuck |= now > w.hard_deadline.load(Relaxed));
+        stuck
     }
 }
 
-/// Starts a process-wide watchdog thread for runs the engine cannot interrupt.
-///
-/// A guest stuck inside one long builtin call (`new Array(2**32-1).join()`, huge regexp
-/// compilation, ...) never reaches an interrupt check, so its run cannot end at its deadline.
-/// The watchdog looks at every runtime of the process every 25 ms; when a run is still going
-/// `grace` after its wall-clock deadline, it calls `on_stuck` once (a command-line tool prints a
-/// timeout and exits; a server abandons the thread or kills the worker process instead). Runs
-/// without a timeout are not watched.
-///
-/// # Errors
-/// [`Error::Host`] when the thread cannot be started.
-pub fn spawn_watchdog(grace: std::time::Duration, on_stuck: impl Fn() + Send + 'static) -> Result<()> {
-    let grace_ns = grace.as_nanos().min(u128::from(u64::MAX / 4)) as u64;
-    std::thread::Builder::new()
-        .name("sandvm-watchdog".into())
-        .spawn(move || loop {
-            std::thread::sleep(std::time::Duration::from_millis(25));
-            let now = now_ns();
-            let stuck = watches().lock().map(|mut v| {
-                v.retain(|w| w.strong_count() > 0);
-                v.iter().filter_map(Weak::upgrade).any(|w| {
-                    let d = w.deadline.load(Relaxed);
-                    d != NO_DEADLINE && now > d.saturating_add(grace_ns)
-                })
-            });
-            if stuck.unwrap_or(false) {
-                on_stuck();
-                return;
-            }
-        })
-        .map(|_| ())
-        .map_err(|e| Error::Host(format!("cannot start the watchdog thread: {e}")))
+fn register_watch(w: &Arc<Watch>) {
+    THREAD_SCOPE.with(|s| {
+        if let Some(scope) = s.borrow().as_ref() {
+            scope.register(w);
+        }
+    });
+    if PROCESS_SCOPES.load(Relaxed) > 0 {
+        if let Ok(v) = process_scopes().lock() {
+            v.iter().filter_map(Weak::upgrade).for_each(|s| s.register(w));
+        }
+    }
 }
 
 /// Ends a run when dropped (even on panic): disarms the deadline.
