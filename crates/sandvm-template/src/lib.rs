@@ -39,8 +39,8 @@
 //! [`MAX_GENERATED_BYTES`] of generated JavaScript per template, with code generation
 //! linear in the source. Exceeding one is a [`TemplateError::TooComplex`] naming the bound
 //! and the position — also for text compiled at render time (`Handlebars.compile`,
-//! `Handlebars.registerPartial`, Mustache lambdas). The compiler runs on its own thread with
-//! a fixed stack, whatever the caller's stack size.
+//! `Handlebars.registerPartial`, Mustache lambdas). The compiler always has enough stack,
+//! whatever the caller's (it moves to a fresh stack segment when the caller's is short).
 //!
 //! ## Guest code and the runtime
 //! Helpers, helper scripts and lambdas are guest code. The host hook that compiles template
@@ -141,24 +141,25 @@ impl std::fmt::Debug for Templates {
 /// Parsing and code generation are linear in the source and bounded: see [`MAX_NESTING`],
 /// [`MAX_SOURCE_BYTES`] and [`MAX_GENERATED_BYTES`].
 fn compile_js(source: &str, options: &TemplateOptions, otag: &str, ctag: &str) -> Result<String, parse::PError> {
-    on_compile_thread(|| compile_here(source, options, otag, ctag))
+    on_compile_stack(|| compile_here(source, options, otag, ctag))
 }
 
-/// Stack size of the thread that parses templates and generates code: their recursion is
-/// bounded by [`MAX_NESTING`] (measured under 20 KiB per level in debug builds), so the
-/// caller's stack size (a small async worker's, say) never matters.
+/// Stack the compiler needs at most: its recursion is bounded by [`MAX_NESTING`] (measured
+/// under 20 KiB per level in debug builds, so about 2.5 MiB), with room to spare.
 const COMPILE_STACK: usize = 16 << 20;
 
-/// Runs `f` on a scoped thread with a [`COMPILE_STACK`] stack. A panic in `f` (a bug) is
-/// reported as an error, never propagated.
-fn on_compile_thread<T: Send>(f: impl FnOnce() -> parse::PResult<T> + Send) -> parse::PResult<T> {
-    std::thread::scope(|scope| {
-        let handle = std::thread::Builder::new()
-            .name("sandvm-template-compile".into())
-            .stack_size(COMPILE_STACK)
-            .spawn_scoped(scope, f)
-            .map_err(|e| parse::PError::new(format!("cannot start the template compiler thread: {e}"), 0))?;
-        handle.join().unwrap_or_else(|_| Err(parse::PError::new("internal error: the template compiler panicked", 0)))
+/// Below this much free stack the compiler runs on a fresh stack segment.
+const COMPILE_RED_ZONE: usize = 4 << 20;
+
+/// Runs `f` with at least [`COMPILE_RED_ZONE`] bytes of stack: on the caller's stack when it
+/// has that much left, else on a fresh [`COMPILE_STACK`] segment mapped for the call (no new
+/// thread, so it works inside a pool worker process whose seccomp filter forbids `clone`),
+/// so the caller's stack size (a small async worker's, say) never matters. A panic in `f` (a
+/// bug) is reported as an error, never propagated.
+fn on_compile_stack<T>(f: impl FnOnce() -> parse::PResult<T>) -> parse::PResult<T> {
+    stacker::maybe_grow(COMPILE_RED_ZONE, COMPILE_STACK, || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .unwrap_or_else(|_| Err(parse::PError::new("internal error: the template compiler panicked", 0)))
     })
 }
 
@@ -189,7 +190,7 @@ fn parse_error(name: &str, source: &str, e: parse::PError) -> TemplateError {
 /// # Errors
 /// [`TemplateError::Parse`] with the 1-based line and column of the first error.
 pub fn check(source: &str, mode: Mode) -> Result<()> {
-    let r = on_compile_thread(|| match mode {
+    let r = on_compile_stack(|| match mode {
         Mode::Mustache => mustache::parse(source).map(|_| ()),
         Mode::Handlebars => hbs::parse(source).map(|_| ()),
     });

@@ -97,7 +97,7 @@ fn every_nesting_construct_is_bounded() {
 #[test]
 fn each_construct_at_the_limit_compiles() {
     // Deepest allowed trees of each shape: parsing, whitespace control, code generation and
-    // drop all recurse over them (on the compiler's own thread).
+    // drop all recurse over them (on a stack of at least the compiler's red zone).
     let n = MAX_NESTING / 2 - 2;
     let shapes = [
         nested_ifs(MAX_NESTING - 1),
@@ -115,7 +115,7 @@ fn each_construct_at_the_limit_compiles() {
 
 #[test]
 fn compiling_from_a_thread_with_a_tiny_stack_is_safe() {
-    // The caller's stack does not matter: the compiler runs on its own thread.
+    // The caller's stack does not matter: the compiler moves to a fresh stack segment.
     let r = std::thread::Builder::new()
         .stack_size(64 * 1024)
         .spawn(|| {
