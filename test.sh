@@ -39,7 +39,7 @@ echo "$out"
 grep -q "hello, world" <<<"$out"
 
 echo "== mixed soak, scaled down (scripts/soak.sh runs 1,000,000)"
-cargo run -q -p sandvm --example mixed_soak -- 3000 32 | tail -n 1
+cargo run -q -p sandvm --example mixed_soak -- 20000 32 | tail -n 1
 
 echo "== fuzzing, ${FUZZ_SECONDS:-20} s per target (scripts/fuzz-long.sh for longer runs)"
 if command -v cargo-fuzz >/dev/null; then

@@ -6,7 +6,7 @@
 #
 #   scripts/soak.sh [RUNS] [MAX_GROWTH_MIB]
 #
-# test.sh runs a scaled-down version (3,000 runs, debug build); this one takes minutes.
+# test.sh runs a scaled-down version (20,000 runs, debug build, ~35 s); this one takes minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-1000000}
