@@ -10,8 +10,8 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== dependency policy (licenses, sources; see deny.toml)"
-node scripts/dependency-check.js
+echo "== cargo deny (licenses, bans, sources; see deny.toml)"
+bash scripts/deny.sh
 
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
@@ -28,7 +28,7 @@ for dir in crates/*/examples; do
   crate=$(basename "$(dirname "$dir")")
   for ex in "$dir"/*.rs; do
     name=$(basename "$ex" .rs)
-    case "$name" in *bench*) continue ;; esac   # benchmarks are run by hand, not by the suite
+    case "$name" in *bench* | *soak*) continue ;; esac   # benchmarks and soaks: run by hand or by scripts/
     echo "-- $crate: $name"
     cargo run -q -p "$crate" --example "$name" >/dev/null
   done
@@ -37,6 +37,18 @@ echo "-- sandvm run examples/hello.js"
 out=$(cargo run -q -p sandvm-cli -- run examples/hello.js)
 echo "$out"
 grep -q "hello, world" <<<"$out"
+
+echo "== mixed soak, scaled down (scripts/soak.sh runs 1,000,000)"
+cargo run -q -p sandvm --example mixed_soak -- 20000 32 | tail -n 1
+
+echo "== fuzzing, ${FUZZ_SECONDS:-20} s per target (scripts/fuzz-long.sh for longer runs)"
+if command -v cargo-fuzz >/dev/null; then
+  FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz-smoke.sh
+elif [ -n "${CI:-}" ]; then
+  echo "cargo-fuzz is not installed (.ci/run installs it)" >&2; exit 1
+else
+  echo "notice: cargo-fuzz is not installed (cargo install cargo-fuzz --locked): fuzzing skipped"
+fi
 
 echo "== browser test of the playground (headless Chromium)"
 bash tests/browser/run.sh

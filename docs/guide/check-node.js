@@ -8,7 +8,9 @@
 // - ```js,ignore-node blocks are not run; their first line must be a `// not run: REASON`
 //   comment (a demo that would hang or harm the machine, e.g. node's unbounded microtasks).
 // - Blocks that require('vm2') or require('isolated-vm') run when bench/install.sh has
-//   installed them (bench/node_modules), and are reported as skipped otherwise.
+//   installed them (bench/node_modules), and are reported as skipped otherwise. Every skip is
+//   printed as `skip PAGE:LINE: WHY`; crates/sandvm-guide/tests/node_blocks.rs fails on a skip
+//   whose block is not in its SKIP_REASONS table (a missing peer is only a notice outside CI).
 'use strict';
 
 const fs = require('node:fs');
@@ -56,6 +58,7 @@ for (const page of pages) {
     const where = `${path.relative(root, page)}:${b.line}`;
     if (b.info.includes('ignore-node')) {
       if (!/^\/\/ not run: \S/.test(b.code)) failures.push(`${where}: an ignore-node block needs a "// not run: REASON" first line`);
+      console.log(`skip ${where}: ${b.code.split('\n')[0].replace(/^\/\/ /, '')}`);
       skipped++;
       continue;
     }
