@@ -1,4 +1,4 @@
-//! The guide in `docs/guide/`, as doc-tests: `cargo test -p sandvm-guide --doc` compiles and
+//! The guide in `docs/guide/` and the README, as doc-tests: `cargo test -p sandvm-guide --doc` compiles and
 //! runs every ```` ```rust ```` block of every page. The JavaScript blocks (the Node `vm` side)
 //! are run by `docs/guide/check-node.js` and the `sandvm` shell transcripts by
 //! `docs/guide/check-shell.sh`; this crate's integration test and the CLI's run them too.
@@ -23,3 +23,7 @@ pub mod level3 {}
 /// Migrating from vm2 and isolated-vm.
 #[doc = include_str!("../../../docs/guide/migration.md")]
 pub mod migration {}
+
+/// The repository's README: every Rust block in it is a doc-test too.
+#[doc = include_str!("../../../README.md")]
+pub mod readme {}
