@@ -320,11 +320,11 @@ const MAX_CHAIN: usize = 64;
 /// Indexed objects longer than this contribute only `length`.
 const MAX_INDEXED: f64 = 256.0;
 
-/// What an own-property lookup found.
+/// What a lookup through own data properties found (of one object, or along a chain).
 enum Own<'js> {
     /// A data property and its value.
     Data(Value<'js>),
-    /// No such own property.
+    /// No such property (along a chain: and the whole chain was plain objects).
     Missing,
     /// An accessor (reading it would run a getter), a Proxy (a lookup would run a trap), a
     /// primitive, or a failed lookup.
@@ -365,33 +365,23 @@ fn prototype<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> Option<Value<'js>> {
     }
 }
 
-/// Result of resolving a name along a prototype chain.
-enum Found<'js> {
-    Value(Value<'js>),
-    /// Not found, and the whole chain was plain objects (no Proxy met).
-    Missing,
-    /// An accessor, a Proxy or a failure: give up.
-    Blocked,
-}
-
 /// Finds `name` on `start` or its prototype chain, through own data properties only.
-fn lookup_chain<'js>(ctx: &Ctx<'js>, start: &Value<'js>, name: &str) -> Found<'js> {
+fn lookup_chain<'js>(ctx: &Ctx<'js>, start: &Value<'js>, name: &str) -> Own<'js> {
     let r = Raw::new(ctx);
     let mut cur = if start.is_object() { Some(start.clone()) } else { prototype(ctx, start) };
     let mut steps = 0;
     while let Some(obj) = cur {
         steps += 1;
         if steps > MAX_CHAIN || r.is_proxy(&obj) {
-            return Found::Blocked;
+            return Own::Blocked;
         }
         match own_data(ctx, &obj, name) {
-            Own::Data(v) => return Found::Value(v),
-            Own::Blocked => return Found::Blocked,
             Own::Missing => {}
+            found => return found,
         }
         cur = prototype(ctx, &obj);
     }
-    Found::Missing
+    Own::Missing
 }
 
 /// The value of a global lexical binding (`let`/`const`/`class` at top level are not
@@ -493,8 +483,8 @@ fn property_names(ctx: &Ctx<'_>, path: &[String], lexical: bool) -> Vec<String> 
     let mut cur = ctx.globals().into_value();
     for (i, seg) in path.iter().enumerate() {
         cur = match lookup_chain(ctx, &cur, seg) {
-            Found::Value(v) => v,
-            Found::Missing if i == 0 && lexical => match lexical_binding(ctx, seg) {
+            Own::Data(v) => v,
+            Own::Missing if i == 0 && lexical => match lexical_binding(ctx, seg) {
                 Some(v) => v,
                 None => return Vec::new(),
             },
