@@ -5,6 +5,7 @@
 use crate::error::CompileLimit;
 use crate::hbs::{Block, Expr, PartialName, PathExpr, Program, Sexpr, Stmt};
 use crate::mustache::MNode;
+use crate::options::TemplateOptions;
 use crate::parse::{PError, PResult, MAX_GENERATED_BYTES};
 
 /// A JavaScript string literal for `s` (JSON escaping, plus U+2028/U+2029).
@@ -162,11 +163,41 @@ fn m_nodes(nodes: &[MNode], out: &mut String, srcs: &mut MSources) {
 // Handlebars
 // ------------------------------------------------------------------------------------------
 
-/// Options that change the generated code.
-#[derive(Debug, Clone, Copy, Default)]
+/// Options that change the generated code (the handlebars.js compile options; see
+/// [`TemplateOptions`]).
+#[derive(Debug, Clone, Default)]
 pub(crate) struct HbsGen {
     /// `strict`: missing properties throw.
     pub strict: bool,
+    /// `compat`: recursive lookup of the first path segment through the enclosing contexts.
+    pub compat: bool,
+    /// `knownHelpers` (besides the built-in ones).
+    pub known_helpers: Vec<String>,
+    /// `knownHelpersOnly`.
+    pub known_helpers_only: bool,
+    /// `data`: helpers and partials get the `@data` frame.
+    pub data: bool,
+    /// `assumeObjects`: a lookup through `null`/`undefined` throws.
+    pub assume_objects: bool,
+    /// `preventIndent`.
+    pub prevent_indent: bool,
+    /// `explicitPartialContext`.
+    pub explicit_partial_context: bool,
+}
+
+impl From<&TemplateOptions> for HbsGen {
+    fn from(o: &TemplateOptions) -> HbsGen {
+        HbsGen {
+            strict: o.strict,
+            compat: o.compat,
+            known_helpers: o.known_helpers.clone(),
+            known_helpers_only: o.known_helpers_only,
+            data: o.data,
+            assume_objects: o.assume_objects,
+            prevent_indent: o.prevent_indent,
+            explicit_partial_context: o.explicit_partial_context,
+        }
+    }
 }
 
 /// Largest program body (in bytes of JavaScript) spliced into its caller by `fast_if`: bounds
@@ -207,6 +238,12 @@ struct Gen<'a> {
     /// Bytes of program functions generated so far: generation stops early past
     /// [`MAX_GENERATED_BYTES`].
     emitted: usize,
+    /// Whether the template reads an `@` variable (which turns the `data` option on, as in
+    /// handlebars.js).
+    uses_data: std::cell::Cell<bool>,
+    /// The first compile error found while generating (an unknown helper under
+    /// `knownHelpersOnly`).
+    error: Option<PError>,
 }
 
 /// Bytes of spliced bodies allowed per byte of template source (plus [`SPLICE_MAX`] × 16):
@@ -219,7 +256,7 @@ const SPLICE_PER_SOURCE_BYTE: usize = 8;
 /// # Errors
 /// A [`CompileLimit::GeneratedSize`] error when the code would exceed
 /// [`MAX_GENERATED_BYTES`] (generation stops as soon as it does).
-pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> PResult<String> {
+pub(crate) fn handlebars(prog: &Program, src: &str, opts: &HbsGen) -> PResult<String> {
     let mut line_starts = vec![0];
     for (i, b) in src.bytes().enumerate() {
         if b == b'\n' {
@@ -233,7 +270,7 @@ pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> PResult<Str
         char_blocks.push(chars);
     }
     let mut g = Gen {
-        opts,
+        opts: opts.clone(),
         consts: std::cell::RefCell::new(Consts::default()),
         line_starts,
         char_blocks,
@@ -244,10 +281,15 @@ pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> PResult<Str
         bp_stack: Vec::new(),
         splice_budget: src.len().saturating_mul(SPLICE_PER_SOURCE_BYTE).saturating_add(16 * SPLICE_MAX),
         emitted: 0,
+        uses_data: std::cell::Cell::new(false),
+        error: None,
     };
     let main = g.program(prog);
     if g.emitted > MAX_GENERATED_BYTES {
         return Err(PError::limit(CompileLimit::GeneratedSize, MAX_GENERATED_BYTES, 0));
+    }
+    if let Some(e) = g.error.take() {
+        return Err(e);
     }
     // Locals of the factory shared by every program: the runtime functions used on the fast
     // paths, the built-in helpers (to detect overrides at render time) and the constants.
@@ -260,7 +302,12 @@ pub(crate) fn handlebars(prog: &Program, src: &str, opts: HbsGen) -> PResult<Str
     for p in &g.programs {
         out.push_str(p);
     }
-    out.push_str(&format!("return p{main};}})"));
+    if !g.opts.data && !g.uses_data.get() {
+        // `data: false`: no `@data` frame for helpers and partials.
+        out.push_str(&format!("return function(c,data,depths,bps,P){{return p{main}(c,undefined,depths,bps,P);}};}})"));
+    } else {
+        out.push_str(&format!("return p{main};}})"));
+    }
     Ok(out)
 }
 
@@ -397,19 +444,26 @@ impl Gen<'_> {
                 let name = self.partial_name(&p.name);
                 let ctx = match &p.context {
                     Some(e) => self.expr(e, p.offset),
+                    None if self.opts.explicit_partial_context => "undefined".into(),
                     None => "c".into(),
                 };
                 let hash = if p.hash.is_empty() { "undefined".into() } else { self.hash(&p.hash, p.offset) };
                 let loc = self.loc(p.offset);
+                let mut indent = js_str(&p.indent);
+                if self.opts.prevent_indent && !p.indent.is_empty() {
+                    // `preventIndent`: the indentation is plain text before the partial.
+                    out.push_str(&format!("o+={indent};"));
+                    indent = "\"\"".into();
+                }
                 out.push_str(&format!(
-                    "o+=R.ip(P,{name},{ctx},{hash},data,null,{},{loc});if(o.length>R.max)R.ol();",
-                    js_str(&p.indent)
+                    "o+=R.ip(P,{name},{ctx},{hash},data,null,{indent},{loc});if(o.length>R.max)R.ol();"
                 ));
             }
             Stmt::PartialBlock(p, program, _, _) => {
                 let name = self.partial_name(&p.name);
                 let ctx = match &p.context {
                     Some(e) => self.expr(e, p.offset),
+                    None if self.opts.explicit_partial_context => "undefined".into(),
                     None => "c".into(),
                 };
                 let hash = if p.hash.is_empty() { "undefined".into() } else { self.hash(&p.hash, p.offset) };
@@ -444,7 +498,12 @@ impl Gen<'_> {
 
     fn partial_name(&mut self, n: &PartialName) -> String {
         match n {
-            PartialName::Static(s) => js_str(s),
+            PartialName::Static(s) => {
+                if s.starts_with('@') {
+                    self.uses_data.set(true);
+                }
+                js_str(s)
+            }
             PartialName::Dynamic(sexpr) => {
                 let v = self.helper_call(sexpr, None, None, 0);
                 format!("(\"\"+{v})")
@@ -476,9 +535,13 @@ impl Gen<'_> {
         let is_simple = path.simple();
         let is_bp = is_simple && self.block_param(&path.parts[0]).is_some();
         let mut is_helper = !is_bp && (is_sub || !sexpr.params.is_empty() || sexpr.has_hash);
-        let eligible = !is_bp && (is_helper || is_simple);
-        if eligible && !is_helper && KNOWN_HELPERS.contains(&path.parts[0].as_str()) {
-            is_helper = true;
+        let mut eligible = !is_bp && (is_helper || is_simple);
+        if eligible && !is_helper {
+            if self.known_helper(&path.parts[0]) {
+                is_helper = true;
+            } else if self.opts.known_helpers_only {
+                eligible = false;
+            }
         }
         let class = if is_helper {
             Class::Helper
@@ -488,6 +551,11 @@ impl Gen<'_> {
             Class::Simple
         };
         (class, path)
+    }
+
+    /// Whether `name` is a built-in helper or one of the `knownHelpers`.
+    fn known_helper(&self, name: &str) -> bool {
+        KNOWN_HELPERS.contains(&name) || self.opts.known_helpers.iter().any(|h| h == name)
     }
 
     fn mustache_value(&mut self, sexpr: &Sexpr) -> String {
@@ -623,6 +691,12 @@ impl Gen<'_> {
     fn helper_call(&mut self, sexpr: &Sexpr, fnv: Option<String>, inv: Option<String>, nbp: usize) -> String {
         let (_, path) = self.classify(sexpr, true);
         let loc = self.loc(sexpr.offset);
+        if self.opts.known_helpers_only && !self.known_helper(&path.parts[0]) && self.error.is_none() {
+            self.error = Some(PError::new(
+                format!("You specified knownHelpersOnly, but used the unknown helper {}", path.parts[0]),
+                sexpr.offset,
+            ));
+        }
         let simple = path.simple();
         let name = if simple { path.parts[0].clone() } else { path.original.clone() };
         let non_helper = if matches!(sexpr.path, Expr::Path(_)) {
@@ -688,6 +762,14 @@ impl Gen<'_> {
                 return self.lookup(&format!("bps[{d}][{i}]"), &p.parts[1..], terminal, &loc);
             }
         }
+        if p.data {
+            self.uses_data.set(true);
+        }
+        if self.opts.compat && !p.data && p.depth == 0 && !p.scoped() && !p.parts.is_empty() {
+            // `compat`: the first segment is looked up through every enclosing context.
+            let first = format!("R.dl(depths,{})", js_str(&p.parts[0]));
+            return self.lookup(&first, &p.parts[1..], terminal, &loc);
+        }
         let base = if p.data {
             if p.depth == 0 {
                 "data".to_string()
@@ -710,6 +792,10 @@ impl Gen<'_> {
         if self.opts.strict {
             let k = self.konst(format!("[{}]", arr.join(",")));
             return format!("R.slk({base},{k},{terminal},{loc})");
+        }
+        if self.opts.assume_objects {
+            let k = self.konst(format!("[{}]", arr.join(",")));
+            return format!("R.alk({base},{k})");
         }
         if parts.len() == 1 {
             let name = &arr[0];

@@ -25,7 +25,8 @@ pub enum TemplateError {
     #[error("{message}")]
     Template {
         /// The error message, ending with ` - line:column` when the template position is
-        /// known (as in handlebars.js).
+        /// known — the column 0-based, as handlebars.js writes it (`"b" not defined in
+        /// [object Object] - 1:2`).
         message: String,
         /// 1-based line in the template, when known.
         line: Option<u32>,
@@ -41,7 +42,9 @@ pub enum TemplateError {
     UnknownTemplate(String),
     /// A partial named in a template was never registered (Handlebars mode; Mustache renders
     /// a missing partial as the empty string).
-    #[error("the partial {name} could not be found{}", at(*line, *column))]
+    /// Displayed as handlebars.js says it: `The partial NAME could not be found` (its
+    /// position, when known, appended as ` - line:column` with a 0-based column).
+    #[error("The partial {name} could not be found{}", at(*line, *column))]
     UnknownPartial {
         /// The partial name.
         name: String,
@@ -51,7 +54,11 @@ pub enum TemplateError {
         column: Option<u32>,
     },
     /// A helper was called that was never registered.
-    #[error("missing helper: \"{name}\"{}", at(*line, *column))]
+    /// Displayed as handlebars.js says it: `Missing helper: "NAME"` (its position, when
+    /// known, appended as ` - line:column` with a 0-based column). Also raised when a
+    /// template calls `helperMissing` or `blockHelperMissing` directly (handlebars.js 4.7.9
+    /// refuses that too).
+    #[error("Missing helper: \"{name}\"{}", at(*line, *column))]
     UnknownHelper {
         /// The helper name.
         name: String,
@@ -155,9 +162,10 @@ impl From<sandvm::Error> for TemplateError {
     }
 }
 
+/// ` - line:column` with a 0-based column (handlebars.js' form) from a 1-based position.
 fn at(line: Option<u32>, column: Option<u32>) -> String {
     match (line, column) {
-        (Some(l), Some(c)) => format!(" at {l}:{c}"),
+        (Some(l), Some(c)) => format!(" - {l}:{}", c.saturating_sub(1)),
         _ => String::new(),
     }
 }

@@ -64,6 +64,7 @@ mod codegen;
 mod error;
 mod hbs;
 mod mustache;
+mod options;
 mod parse;
 
 use std::collections::{HashMap, HashSet};
@@ -72,31 +73,16 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 pub use error::{CompileLimit, Result, TemplateError};
+pub use options::{Mode, RenderOptions, TemplateOptions};
 pub use parse::{MAX_GENERATED_BYTES, MAX_NESTING, MAX_SOURCE_BYTES};
 
 /// The runtime prelude evaluated in every sandbox context.
 const PRELUDE: &str = include_str!("runtime.js");
 
-/// The template language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub enum Mode {
-    /// Handlebars 4.x (the default).
-    #[default]
-    Handlebars,
-    /// Mustache (specification v1.3 with lambdas, inheritance and dynamic names).
-    Mustache,
-}
-
-/// Options of a [`Templates`] set; they apply to every template, partial and render.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TemplateOptions {
-    /// The template language.
-    pub mode: Mode,
-    /// Handlebars `strict`: a missing property (or helper) is an error instead of an empty
-    /// value.
-    pub strict: bool,
-    /// Handlebars `noEscape`: `{{x}}` is not HTML-escaped.
-    pub no_escape: bool,
+/// The data of a render: JSON (copied in), or a script evaluated in the sandbox.
+enum RenderData<'a> {
+    Json(&'a Value),
+    Script(&'a str),
 }
 
 #[derive(Clone)]
@@ -170,8 +156,8 @@ fn compile_here(source: &str, options: &TemplateOptions, otag: &str, ctag: &str)
             codegen::mustache(&nodes)
         }
         Mode::Handlebars => {
-            let prog = hbs::parse(source)?;
-            codegen::handlebars(&prog, source, codegen::HbsGen { strict: options.strict })?
+            let prog = hbs::parse_with(source, options.ignore_standalone)?;
+            codegen::handlebars(&prog, source, &codegen::HbsGen::from(options))?
         }
     };
     parse::check_generated(js)
@@ -216,7 +202,7 @@ fn hash_key(parts: &[&str]) -> [u8; 32] {
 }
 
 fn opt_tag(o: &TemplateOptions) -> String {
-    format!("{:?}/{}/{}", o.mode, o.strict, o.no_escape)
+    serde_json::to_string(o).unwrap_or_else(|_| format!("{o:?}"))
 }
 
 impl Templates {
@@ -228,20 +214,19 @@ impl Templates {
         Templates::with_options(limits, TemplateOptions::default())
     }
 
-    /// Creates an empty set of templates with `options` (mode, strict, noEscape).
+    /// Creates an empty set of templates with `options` (the mode and the handlebars.js
+    /// compile options).
     ///
     /// # Errors
     /// [`TemplateError::Sandbox`] when the sandbox cannot be created.
     pub fn with_options(limits: sandvm::Limits, options: TemplateOptions) -> Result<Templates> {
         let runtime = sandvm::Runtime::new(limits)?;
         let context = sandvm::Context::new(&runtime, sandvm::ContextOptions::default())?;
-        let strict = options.strict;
-        let no_escape = options.no_escape;
+        let compile_options = options.clone();
         context.register_fn("__svt_compile", move |(mode, src, otag, ctag): (String, String, String, String)| {
             let o = TemplateOptions {
                 mode: if mode == "mustache" { Mode::Mustache } else { Mode::Handlebars },
-                strict,
-                no_escape,
+                ..compile_options.clone()
             };
             let (otag, ctag) = if otag.is_empty() { ("{{".to_string(), "}}".to_string()) } else { (otag, ctag) };
             Ok::<Value, String>(match compile_js(&src, &o, &otag, &ctag) {
@@ -273,8 +258,8 @@ impl Templates {
     }
 
     /// The options this set was created with.
-    pub fn options(&self) -> TemplateOptions {
-        self.options
+    pub fn options(&self) -> &TemplateOptions {
+        &self.options
     }
 
     /// The sandbox runtime (to read its limits, or to cancel a render from another thread
@@ -422,11 +407,54 @@ impl Templates {
     /// [`sandvm::Error::MemoryLimit`], [`sandvm::Error::StackOverflow`] or
     /// [`sandvm::Error::OutputLimit`] when a limit was hit.
     pub fn render(&mut self, name: &str, data: &Value) -> Result<String> {
+        self.render_inner(name, RenderData::Json(data), &RenderOptions::default())
+    }
+
+    /// Renders the template `name` with a deep copy of `data` and the runtime `options`
+    /// (the `@data` frame, prototype access, helpers and partials for this render only).
+    /// In Mustache mode the options are ignored.
+    ///
+    /// # Errors
+    /// As [`Templates::render`]; [`TemplateError::InvalidHelper`] when a per-render helper
+    /// is not a function, [`TemplateError::Parse`] when a per-render partial does not parse.
+    pub fn render_with(&mut self, name: &str, data: &Value, options: &RenderOptions) -> Result<String> {
+        self.render_inner(name, RenderData::Json(data), options)
+    }
+
+    /// Renders the template `name` with data computed by JavaScript: `data_js` is evaluated
+    /// in the sandbox (as a script; its completion value is the data), so the data may hold
+    /// what JSON cannot — functions (lambdas), `undefined`, class instances.
+    ///
+    /// # Errors
+    /// As [`Templates::render_with`]; [`TemplateError::Sandbox`] when the data script does not
+    /// parse, throws (an exception) or hits a limit.
+    pub fn render_js_data(&mut self, name: &str, data_js: &str, options: &RenderOptions) -> Result<String> {
+        self.render_inner(name, RenderData::Script(data_js), options)
+    }
+
+    fn render_inner(&mut self, name: &str, data: RenderData<'_>, options: &RenderOptions) -> Result<String> {
         if !self.templates.contains(name) {
             return Err(TemplateError::UnknownTemplate(name.to_string()));
         }
         self.ensure_installed()?;
-        let r = self.context.call("__svt_render", &[json!(name), data.clone()]);
+        let runtime = if options.is_default() {
+            Value::Null
+        } else {
+            json!({
+                "data": options.data,
+                "propsDefault": options.allow_proto_properties_by_default,
+                "methodsDefault": options.allow_proto_methods_by_default,
+                "props": options.allowed_proto_properties,
+                "methods": options.allowed_proto_methods,
+                "helpers": options.helpers,
+                "partials": options.partials,
+            })
+        };
+        let args = match data {
+            RenderData::Json(v) => [json!(name), v.clone(), runtime, Value::Null],
+            RenderData::Script(src) => [json!(name), Value::Null, runtime, json!(src)],
+        };
+        let r = self.context.call("__svt_render", &args);
         match r {
             Ok(c) => match c.value {
                 Some(Value::String(s)) => Ok(s),
@@ -447,20 +475,31 @@ impl Templates {
     /// # Errors
     /// [`TemplateError::Parse`], then as [`Templates::render`].
     pub fn render_str(&mut self, source: &str, data: &Value) -> Result<String> {
+        self.render_str_with(source, data, &RenderOptions::default())
+    }
+
+    /// [`Templates::render_str`] with runtime options (see [`Templates::render_with`]).
+    ///
+    /// # Errors
+    /// [`TemplateError::Parse`], then as [`Templates::render_with`].
+    pub fn render_str_with(&mut self, source: &str, data: &Value, options: &RenderOptions) -> Result<String> {
+        let name = self.inline_template(source)?;
+        self.render_with(&name, data, options)
+    }
+
+    /// The name of the inline template for `source`, registered on first use.
+    fn inline_template(&mut self, source: &str) -> Result<String> {
         let key = hash_key(&["inline", &opt_tag(&self.options), source]);
-        let name = match self.inline.get(&key) {
-            Some(n) => n.clone(),
-            None => {
-                let hex: String = key[..8].iter().map(|b| format!("{b:02x}")).collect();
-                let name = format!("\u{0}inline:{hex}");
-                let script = self.compiled("<inline>", source)?;
-                self.add_steps(vec![Step::Script(script), Step::Def("template", name.clone(), String::new())])?;
-                self.templates.insert(name.clone());
-                self.inline.insert(key, name.clone());
-                name
-            }
-        };
-        self.render(&name, data)
+        if let Some(n) = self.inline.get(&key) {
+            return Ok(n.clone());
+        }
+        let hex: String = key[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let name = format!("\u{0}inline:{hex}");
+        let script = self.compiled("<inline>", source)?;
+        self.add_steps(vec![Step::Script(script), Step::Def("template", name.clone(), String::new())])?;
+        self.templates.insert(name.clone());
+        self.inline.insert(key, name.clone());
+        Ok(name)
     }
 
     /// Checks that `source` parses in this set's mode.

@@ -38,7 +38,8 @@
     if (loc) {
       e.line = loc[0];
       e.column = loc[1];
-      e.message = message + " - " + loc[0] + ":" + loc[1];
+      // handlebars.js' form: 0-based column (`e.column` stays 1-based for the host).
+      e.message = message + " - " + loc[0] + ":" + (loc[1] - 1);
     }
     if (extra) {
       for (var k in extra) if (hasOwn.call(extra, k)) e[k] = extra[k];
@@ -148,12 +149,36 @@
   // --- lookups --------------------------------------------------------------------------
   // Only own properties are visible to templates (handlebars.js' default prototype access
   // rules): `{{constructor}}`, `{{__proto__}}` resolve to nothing.
+  // With the runtime options `allowProto*` (`PA`, set for one render), inherited properties
+  // are visible as handlebars.js' `lookupProperty` decides.
+  var PA = null;
   function lookupProperty(parent, name) {
     if (parent == null) return undefined;
     var t = typeof parent;
-    if (t !== "object" && t !== "function" && t !== "string") return undefined;
-    if (!hasOwn.call(parent, name)) return undefined;
-    return parent[name];
+    if (t !== "object" && t !== "function" && t !== "string") return PA ? protoLookup(parent, name) : undefined;
+    if (hasOwn.call(parent, name)) return parent[name];
+    return PA ? protoLookup(parent, name) : undefined;
+  }
+  function protoLookup(parent, name) {
+    var result = parent[name];
+    if (result == null) return result;
+    var ac = typeof result === "function" ? PA.methods : PA.props;
+    var w = ac.list[name];
+    if (w !== undefined) return w === true ? result : undefined;
+    return ac.dflt === true ? result : undefined;
+  }
+  // handlebars.js' `createProtoAccessControl`: explicit entries win over the defaults.
+  function protoAccess(o) {
+    var props = create(null);
+    props.__proto__ = false;
+    var methods = create(null);
+    methods.constructor = false;
+    methods.__defineGetter__ = false;
+    methods.__defineSetter__ = false;
+    methods.__lookupGetter__ = false;
+    extend(props, o.props);
+    extend(methods, o.methods);
+    return { props: { list: props, dflt: !!o.propsDefault }, methods: { list: methods, dflt: !!o.methodsDefault } };
   }
   R.lp = lookupProperty;
   R.oh =
@@ -168,19 +193,47 @@
     for (var i = 0; i < parts.length; i++) {
       if (obj == null) return obj;
       var t = typeof obj;
-      if ((t !== "object" && t !== "function" && t !== "string") || !hasOwn.call(obj, parts[i])) obj = undefined;
-      else obj = obj[parts[i]];
+      if ((t !== "object" && t !== "function" && t !== "string") || !hasOwn.call(obj, parts[i])) {
+        obj = PA ? protoLookup(obj, parts[i]) : undefined;
+      } else obj = obj[parts[i]];
     }
     return obj;
   };
-  // Strict mode: every segment must exist (the last one only when `terminal`).
-  R.slk = function (obj, parts, terminal, loc) {
-    var n = terminal ? parts.length : parts.length - 1;
+  // `assumeObjects`: every segment is read from an object; a lookup through null/undefined
+  // throws, as the unguarded property access of handlebars.js does.
+  R.alk = function (obj, parts) {
     for (var i = 0; i < parts.length; i++) {
-      if (i < n && (obj == null || !(parts[i] in Object(obj)))) {
-        throw TErr("strict", '"' + parts[i] + '" not defined in ' + safeStr(obj), loc);
+      if (obj == null) {
+        throw new TypeError("Cannot read properties of " + obj + " (reading '" + parts[i] + "')");
       }
       obj = lookupProperty(obj, parts[i]);
+    }
+    return obj;
+  };
+  // `compat`: the first context (innermost first) where `name` is not null/undefined.
+  R.dl = function (depths, name) {
+    for (var i = 0; i < depths.length; i++) {
+      var r = depths[i] && lookupProperty(depths[i], name);
+      if (r != null) return r;
+    }
+    return undefined;
+  };
+  // Strict mode (handlebars.js' `strictLookup`): the segments before the last are read as
+  // with `assumeObjects` (a TypeError through null/undefined); the last one, when `terminal`
+  // (a value mustache), must exist: `"name" not defined in …`.
+  R.slk = function (obj, parts, terminal, loc) {
+    var n = terminal ? parts.length - 1 : parts.length;
+    for (var i = 0; i < n; i++) {
+      if (obj == null) {
+        throw new TypeError("Cannot read properties of " + obj + " (reading '" + parts[i] + "')");
+      }
+      obj = lookupProperty(obj, parts[i]);
+    }
+    if (terminal) {
+      if (!obj || !(parts[n] in Object(obj))) {
+        throw TErr("strict", '"' + parts[n] + '" not defined in ' + safeStr(obj), loc);
+      }
+      obj = lookupProperty(obj, parts[n]);
     }
     return obj;
   };
@@ -219,6 +272,8 @@
       lookupProperty: lookupProperty,
     };
     if (fn || inverse) {
+      // `options.fn.blockParams`: the number of block parameters the block declares.
+      if (fn) fn.blockParams = nbp || 0;
       o.fn = fn || noop;
       o.inverse = inverse || noop;
       o.blockParams = nbp || 0;
@@ -231,9 +286,17 @@
     return s;
   }
 
+  // The built-in hooks, which templates may not call by name (handlebars.js 4.7.9).
+  function isHook(h) {
+    return h === R.hm || h === R.bhm;
+  }
+  function hookCall(name, loc) {
+    return TErr("missing_helper", 'Missing helper: "' + name + '"', loc, { helper: name });
+  }
   // A helper call: `{{name a b k=v}}`, `(name a)`, `{{#name a}}…{{/name}}`.
   R.call = function (c, name, simple, nonHelper, params, hash, data, loc, fn, inverse, nbp) {
     var h = simple ? helpers[name] : undefined;
+    if (h && isHook(h)) throw hookCall(name, loc);
     if (!h) h = nonHelper;
     if (!h) {
       if (R.strict) throw TErr("missing_helper", 'Missing helper: "' + name + '"', loc, { helper: name });
@@ -254,6 +317,7 @@
   // `{{name}}` / `{{#name}}` with a simple name and no arguments: a helper if one is
   // registered, else the value from the context (a function value is called).
   R.amb = function (c, name, value, data, loc, fn, inverse, nbp) {
+    if (helpers[name] && isHook(helpers[name])) throw hookCall(name, loc);
     var h = helpers[name] || value;
     if (h == null && !R.strict) h = helpers.helperMissing;
     var o;
@@ -451,6 +515,8 @@
     args[0] = level;
     log.apply(null, args);
   };
+  R.hm = helpers.helperMissing;
+  R.bhm = helpers.blockHelperMissing;
   var builtins = Object.keys(helpers);
   // The built-in helpers, to detect at render time that one has been replaced.
   R.bi = { if: helpers["if"], unless: helpers.unless, with: helpers["with"], each: helpers.each };
@@ -468,8 +534,9 @@
     return function (context, options) {
       options = options || {};
       var data = options.data;
-      if (!data) {
-        data = {};
+      // handlebars.js' `initData`.
+      if (!data || !("root" in data)) {
+        data = data ? createFrame(data) : {};
         data.root = context;
       }
       return main(context, data, [context], [], options.partials || partials);
@@ -734,9 +801,44 @@
   });
 
   // --- entry point ---------------------------------------------------------------------------
-  function render(name, context) {
+  // Per-render helpers (installed for the render, then restored) and partials.
+  function withRuntime(ro, f) {
+    var saved = [];
+    var P = partials;
+    try {
+      if (ro.helpers) {
+        for (var h in ro.helpers) {
+          if (!hasOwn.call(ro.helpers, h)) continue;
+          var fn = geval("(\n" + ro.helpers[h] + "\n)");
+          if (typeof fn !== "function") {
+            throw TErr("invalid_helper", "helper " + h + " is not a function (got " + typeof fn + ")");
+          }
+          saved.push([h, hasOwn.call(helpers, h), helpers[h]]);
+          helpers[h] = fn;
+        }
+      }
+      if (ro.partials) {
+        P = create(partials);
+        for (var p in ro.partials) {
+          if (hasOwn.call(ro.partials, p)) P[p] = R.compileHbs("" + ro.partials[p], p);
+        }
+      }
+      PA = ro.props || ro.methods || ro.propsDefault || ro.methodsDefault ? protoAccess(ro) : null;
+      return f(P);
+    } finally {
+      PA = null;
+      for (var i = saved.length - 1; i >= 0; i--) {
+        if (saved[i][1]) helpers[saved[i][0]] = saved[i][2];
+        else delete helpers[saved[i][0]];
+      }
+    }
+  }
+
+  function render(name, context, ro, dataSrc) {
     R.loc = null;
     var out;
+    // The data script's own errors reach the host as they are (not as template errors).
+    if (typeof dataSrc === "string") context = geval(dataSrc);
     try {
       if (R.mode === "mustache") {
         var mt = M.templates[name];
@@ -745,7 +847,11 @@
       } else {
         var t = templates[name];
         if (!t) throw TErr("unknown_template", "unknown template " + name, null, { template: name });
-        out = t(context, {});
+        if (ro) {
+          out = withRuntime(ro, function (P) {
+            return t(context, { data: ro.data != null ? ro.data : undefined, partials: P });
+          });
+        } else out = t(context, {});
       }
     } catch (e) {
       if (genuine.has(e)) throw e;
@@ -759,9 +865,9 @@
     if (out.length > R.max) R.ol();
     return out;
   }
-  entry("__svt_render", function (name, context) {
+  entry("__svt_render", function (name, context, ro, dataSrc) {
     try {
-      return render(name, context);
+      return render(name, context, ro, dataSrc);
     } catch (e) {
       throw exit(e);
     }

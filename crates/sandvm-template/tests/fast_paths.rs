@@ -65,7 +65,9 @@ fn function_values_and_error_positions() {
     let src = "x\n {{#with (mk)}}{{#if f}}[{{f}}]{{/if}}{{#unless f}}no{{/unless}}{{/with}}";
     assert_eq!(t.render_str(src, &json!({})).unwrap(), "x\n [F]");
     let e = t.render_str("x\n {{#with (mk)}}{{#if a}}\n  {{b.c}}{{/if}}{{/with}}", &json!({})).unwrap_err();
-    assert!(e.to_string().contains("2:16"), "{e}");
+    // The message has handlebars.js' 0-based column; the typed column is 1-based.
+    assert!(e.to_string().contains(" - 2:15"), "{e}");
+    assert!(matches!(e, sandvm_template::TemplateError::Template { line: Some(2), column: Some(16), .. }), "{e:?}");
 }
 
 #[test]

@@ -21,10 +21,17 @@ fn strict_option() {
     let mut t = with(TemplateOptions { strict: true, ..Default::default() });
     let data = json!({"a": "A", "b": {"c": "C"}});
     assert_eq!(t.render_str("{{a}} {{#if missing}}x{{/if}} {{b.c}}", &data).unwrap(), "A  C");
-    for tpl in ["{{missing}}", "{{b.d}}", "x\n  {{b.d.e}}", "{{#if nope.x}}{{/if}}"] {
+    // As handlebars.js: the last segment of a value must exist; a lookup through a missing
+    // object is a TypeError.
+    for (tpl, want) in [
+        ("{{missing}}", "\"missing\" not defined in [object Object] - 1:2"),
+        ("{{b.d}}", "\"d\" not defined in [object Object] - 1:2"),
+        ("x\n  {{b.d.e}}", "\"e\" not defined in undefined - 2:4"),
+        ("{{#if nope.x}}{{/if}}", "Cannot read properties of undefined (reading 'x')"),
+    ] {
         match t.render_str(tpl, &data) {
             Err(TemplateError::Template { message, line, .. }) => {
-                assert!(message.contains("not defined in"), "{tpl}: {message}");
+                assert!(message.contains(want), "{tpl}: {message}");
                 assert!(line.is_some(), "{tpl}: no line");
             }
             other => panic!("{tpl}: expected a strict error, got {other:?}"),

@@ -11,7 +11,7 @@ mod lexer;
 mod parser;
 mod whitespace;
 
-pub(crate) use parser::parse;
+pub(crate) use parser::{parse, parse_with};
 
 /// A list of statements (a template, or the body of a block).
 #[derive(Debug, Clone, Default, PartialEq)]

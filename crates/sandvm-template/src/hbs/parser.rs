@@ -51,6 +51,11 @@ fn describe(t: &Tok) -> String {
 
 /// Parses a Handlebars template and applies whitespace control.
 pub(crate) fn parse(src: &str) -> PResult<Program> {
+    parse_with(src, false)
+}
+
+/// [`parse`] with handlebars.js' `ignoreStandalone` compile option.
+pub(crate) fn parse_with(src: &str, ignore_standalone: bool) -> PResult<Program> {
     check_source(src)?;
     let toks = tokenize(src)?;
     let mut p = Parser { toks, i: 0, depth: 0 };
@@ -65,7 +70,7 @@ pub(crate) fn parse(src: &str) -> PResult<Program> {
         return Err(PError::new(what, t.start));
     }
     let mut prog = Program { body, ..Default::default() };
-    ws_program(&mut prog, true);
+    ws_program(&mut prog, true, !ignore_standalone);
     Ok(prog)
 }
 

@@ -103,18 +103,19 @@ fn omit_left(body: &mut [Stmt], i: Option<usize>, multiple: bool) -> bool {
 }
 
 /// Applies standalone-line and `~` rules to `program` and everything nested in it.
-pub(super) fn ws_program(program: &mut Program, is_root: bool) {
+/// `standalone: false` is handlebars.js' `ignoreStandalone` (only `~` strips).
+pub(super) fn ws_program(program: &mut Program, is_root: bool, standalone: bool) {
     let n = program.body.len();
     for i in 0..n {
-        let Some(strip) = ws_accept(&mut program.body[i]) else {
+        let Some(strip) = ws_accept(&mut program.body[i], standalone) else {
             continue;
         };
         let body = &mut program.body;
         let prev_ws = is_prev_ws(body, Some(i), is_root);
         let next_ws = is_next_ws(body, Some(i), is_root);
-        let open_standalone = strip.open_standalone && prev_ws;
-        let close_standalone = strip.close_standalone && next_ws;
-        let inline_standalone = strip.inline_standalone && prev_ws && next_ws;
+        let open_standalone = standalone && strip.open_standalone && prev_ws;
+        let close_standalone = standalone && strip.close_standalone && next_ws;
+        let inline_standalone = standalone && strip.inline_standalone && prev_ws && next_ws;
         if strip.close {
             omit_right(body, Some(i), true);
         }
@@ -179,7 +180,7 @@ fn block_close_body(s: &mut Stmt) -> Option<&mut Vec<Stmt>> {
     }
 }
 
-fn ws_accept(s: &mut Stmt) -> Option<StripInfo> {
+fn ws_accept(s: &mut Stmt, standalone: bool) -> Option<StripInfo> {
     match s {
         Stmt::Content(_) => None,
         Stmt::Mustache { strip, .. } => Some(StripInfo { open: strip.open, close: strip.close, ..Default::default() }),
@@ -189,12 +190,19 @@ fn ws_accept(s: &mut Stmt) -> Option<StripInfo> {
         Stmt::Comment(strip) => {
             Some(StripInfo { open: strip.open, close: strip.close, inline_standalone: true, ..Default::default() })
         }
-        Stmt::Block(b) => {
-            Some(ws_block(b.program.as_mut(), b.inverse.as_mut(), b.open_strip, b.inverse_strip, b.close_strip))
+        Stmt::Block(b) => Some(ws_block(
+            b.program.as_mut(),
+            b.inverse.as_mut(),
+            b.open_strip,
+            b.inverse_strip,
+            b.close_strip,
+            standalone,
+        )),
+        Stmt::PartialBlock(_, p, open, close) => {
+            Some(ws_block(Some(p), None, *open, Strip::default(), *close, standalone))
         }
-        Stmt::PartialBlock(_, p, open, close) => Some(ws_block(Some(p), None, *open, Strip::default(), *close)),
         Stmt::Inline { program, open_strip, close_strip, .. } => {
-            Some(ws_block(Some(program), None, *open_strip, Strip::default(), *close_strip))
+            Some(ws_block(Some(program), None, *open_strip, Strip::default(), *close_strip, standalone))
         }
     }
 }
@@ -227,14 +235,15 @@ fn ws_block(
     open_strip: Strip,
     inverse_strip: Strip,
     close_strip: Strip,
+    standalone: bool,
 ) -> StripInfo {
     let mut program = program;
     let mut inverse = inverse;
     if let Some(p) = program.as_deref_mut() {
-        ws_program(p, false);
+        ws_program(p, false, standalone);
     }
     if let Some(p) = inverse.as_deref_mut() {
-        ws_program(p, false);
+        ws_program(p, false, standalone);
     }
     // `program = block.program || block.inverse; inverse = block.program && block.inverse`
     let (main, inv): (&mut Program, Option<&mut Program>) = match (program, inverse) {
@@ -276,7 +285,7 @@ fn ws_block(
             }
         }
         let first_next_ws = chain_first(inv).is_some_and(|p| is_next_ws(&p.body, None, false));
-        if is_prev_ws(&main.body, None, false) && first_next_ws {
+        if standalone && is_prev_ws(&main.body, None, false) && first_next_ws {
             omit_left(&mut main.body, None, false);
             if let Some(p) = chain_first(inv) {
                 omit_right(&mut p.body, None, false);
