@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use sandvm::{CancelHandle, Completion, ErrorReport, Limits, Report, Stats};
-use sandvm_template::{TemplateError, Templates};
+use sandvm_template::{RenderOptions, TemplateError, TemplateOptions, Templates};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -25,6 +25,14 @@ pub struct TemplateJob {
     /// The data rendered (a deep copy goes in). By default, `null` (rendered as `{}`).
     #[serde(with = "json_text")]
     pub data: Json,
+    /// The handlebars.js compile options (`compat`, `knownHelpers`, `strict`, ...). By
+    /// default, handlebars.js' defaults.
+    #[serde(with = "json_text")]
+    pub options: TemplateOptions,
+    /// The handlebars.js runtime options (`@data` frame, prototype access, per-render helpers
+    /// and partials). By default, none (handlebars.js' safe prototype rules).
+    #[serde(with = "json_text")]
+    pub runtime: RenderOptions,
 }
 
 impl TemplateJob {
@@ -66,7 +74,7 @@ pub(crate) fn run(
     let mut heap = 0;
     let mut started_hook = false;
     let result = (|| -> Result<String, TemplateError> {
-        let mut t = Templates::new(limits.clone())?;
+        let mut t = Templates::with_options(limits.clone(), job.options.clone())?;
         on_start(Some(t.runtime().cancel_handle()));
         started_hook = true;
         for (name, source) in &job.partials {
@@ -77,7 +85,7 @@ pub(crate) fn run(
         }
         let empty = Json::Object(serde_json::Map::new());
         let data = if job.data.is_null() { &empty } else { &job.data };
-        let r = t.render_str(&job.template, data);
+        let r = t.render_str_with(&job.template, data, &job.runtime);
         heap = t.runtime().heap_used();
         r
     })();

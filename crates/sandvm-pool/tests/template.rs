@@ -31,6 +31,7 @@ fn full_render() -> TemplateJob {
             "function (s) { return String(s).toUpperCase(); }".to_string(),
         )]),
         data: json!({"people": [{"name": "ada"}, {"name": "<bob>"}]}),
+        ..Default::default()
     }
 }
 
@@ -163,4 +164,24 @@ fn renders_in_worker_processes() {
     let limits = Limits { timeout: Some(Duration::from_secs(5)), ..Default::default() };
     let out = p.execute_blocking("a", Job::template(full_render()).with_limits(limits)).expect("render");
     assert_eq!(out.report.value, json!(FULL_OUTPUT));
+    // The handlebars.js options cross the process boundary.
+    let mut job = TemplateJob::new("{{#with a}}{{b}}{{/with}} {{@site}} {{up \"x\"}}", json!({"a": {}, "b": "B"}));
+    job.options.compat = true;
+    job.runtime.data = Some(json!({"site": "S"}));
+    job.runtime.helpers.insert("up".into(), "function (s) { return s.toUpperCase(); }".into());
+    let out = p.execute_blocking("a", Job::template(job)).expect("render");
+    assert_eq!(out.report.value, json!("B S X"));
+}
+
+#[test]
+fn handlebars_options_apply() {
+    let p = thread_pool(1);
+    let mut job = TemplateJob::new("{{foo 1}}", json!({}));
+    job.options.known_helpers_only = true;
+    let out = p.execute_blocking("a", Job::template(job)).expect("run");
+    assert_eq!(out.error_kind(), Some("parse"));
+    let mut job = TemplateJob::new("{{#with a}}{{b}}{{/with}}", json!({"a": {}, "b": "B"}));
+    job.options.compat = true;
+    let out = p.execute_blocking("a", Job::template(job)).expect("render");
+    assert_eq!(out.report.value, json!("B"));
 }

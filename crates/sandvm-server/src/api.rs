@@ -89,6 +89,17 @@ pub struct RenderRequest {
     /// Helpers by name: JavaScript function sources (`function (s) { return ... }`).
     #[serde(default)]
     pub helpers: BTreeMap<String, String>,
+    /// The handlebars.js compile options, with their handlebars.js names (`compat`,
+    /// `knownHelpers`, `knownHelpersOnly`, `data`, `assumeObjects`, `preventIndent`,
+    /// `ignoreStandalone`, `explicitPartialContext`, `strict`, `noEscape`). By default,
+    /// handlebars.js' defaults.
+    #[serde(default)]
+    pub options: sandvm_template::TemplateOptions,
+    /// The handlebars.js runtime options (`data` — the `@data` frame —,
+    /// `allowProtoPropertiesByDefault`, `allowProtoMethodsByDefault`, `allowedProtoProperties`,
+    /// `allowedProtoMethods`, `helpers`, `partials`). By default, none.
+    #[serde(default)]
+    pub runtime: sandvm_template::RenderOptions,
     /// As in [`ExecuteRequest`].
     pub timeout_ms: Option<i64>,
     /// As in [`ExecuteRequest`].

@@ -559,7 +559,14 @@ async fn render_template(
         };
         // A pool job like any other: the tenant's quotas, CPU budget, isolation mode and the
         // watchdog apply to it.
-        let job = TemplateJob { template: req.template, partials: req.partials, helpers: req.helpers, data };
+        let job = TemplateJob {
+            template: req.template,
+            partials: req.partials,
+            helpers: req.helpers,
+            data,
+            options: req.options,
+            runtime: req.runtime,
+        };
         let outcome = state.0.pool.execute(&t.name, Job::template(job).with_limits(limits)).await;
         let outcome = match outcome {
             Ok(o) => o,

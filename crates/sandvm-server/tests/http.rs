@@ -348,6 +348,20 @@ async fn templates_render_in_the_sandbox() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = send(&app, post("/v1/templates/render", None, &json!({"template": "x", "data": [1]}))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // handlebars.js compile and runtime options, by their handlebars.js names.
+    let body = json!({
+        "template": "{{#with a}}{{b}}{{/with}} {{@site}} {{up \"x\"}}",
+        "data": {"a": {}, "b": "B"},
+        "options": {"compat": true},
+        "runtime": {"data": {"site": "S"}, "helpers": {"up": "function (s) { return s.toUpperCase() }"}}
+    });
+    let r = send(&app, post("/v1/templates/render", None, &body)).await;
+    assert_eq!(r.json()["output"], "B S X", "{}", r.text);
+    let body = json!({"template": "{{foo 1}}", "options": {"knownHelpersOnly": true}});
+    let r = send(&app, post("/v1/templates/render", None, &body)).await;
+    assert_eq!(r.json()["error"]["kind"], "parse", "{}", r.text);
+    let r = send(&app, post("/v1/templates/render", None, &json!({"template": "x", "options": {"nope": 1}}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
