@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! sandvm template render page.hbs --data data.json --partials partials/ --helpers helpers.js
+//! sandvm template render page.hbs --data data.js --compat --known-helper fmt --runtime-data site.json
 //! sandvm template check page.hbs
 //! ```
 //!
@@ -13,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sandvm_template::{Mode, TemplateError, TemplateOptions, Templates};
+use sandvm_template::{Mode, RenderOptions, TemplateError, TemplateOptions, Templates};
 
 /// `sandvm template …` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -22,8 +23,10 @@ pub enum TemplateCmd {
     Render {
         /// The template file (`-` reads standard input).
         template: PathBuf,
-        /// JSON data file (`-` reads standard input). Without it, the data is `{}`.
-        #[arg(long, value_name = "DATA.json")]
+        /// The data: a JSON file, or a JavaScript file (`.js`, `.cjs`, `.mjs`) evaluated in the
+        /// sandbox whose completion value is the data (so it may hold functions, `undefined`,
+        /// class instances). `-` reads JSON from standard input. Without it, the data is `{}`.
+        #[arg(long, value_name = "DATA.json|DATA.js")]
         data: Option<PathBuf>,
         /// A directory of partials: one file per partial, named by its path without extension
         /// (`header.hbs` → `{{> header}}`, `shared/nav.hbs` → `{{> shared/nav}}`).
@@ -43,6 +46,8 @@ pub enum TemplateCmd {
         /// Handlebars `noEscape`: do not HTML-escape `{{x}}`.
         #[arg(long)]
         no_escape: bool,
+        #[command(flatten)]
+        hbs: Box<HbsFlags>,
         /// Wall-clock limit of the render in milliseconds.
         #[arg(long, value_name = "MS", default_value_t = 1000)]
         timeout: u64,
@@ -61,6 +66,98 @@ pub enum TemplateCmd {
         #[arg(long)]
         mustache: bool,
     },
+}
+
+/// The handlebars.js compile and runtime options of `sandvm template render` (each off by
+/// default, as in handlebars.js).
+#[derive(clap::Args, Debug, Default)]
+pub struct HbsFlags {
+    /// Handlebars `compat`: look names up through the enclosing contexts too.
+    #[arg(long)]
+    compat: bool,
+    /// Handlebars `knownHelpers`: a helper known to exist at render time (repeatable).
+    #[arg(long = "known-helper", value_name = "NAME")]
+    known_helpers: Vec<String>,
+    /// Handlebars `knownHelpersOnly`: only built-in and known helpers may be called.
+    #[arg(long)]
+    known_helpers_only: bool,
+    /// Handlebars `data: false`: no `@data` frame for helpers and partials.
+    #[arg(long)]
+    no_data: bool,
+    /// Handlebars `assumeObjects`: a path through null/undefined is an error.
+    #[arg(long)]
+    assume_objects: bool,
+    /// Handlebars `preventIndent`: standalone partials are not indented.
+    #[arg(long)]
+    prevent_indent: bool,
+    /// Handlebars `ignoreStandalone`: no standalone-line whitespace rules.
+    #[arg(long)]
+    ignore_standalone: bool,
+    /// Handlebars `explicitPartialContext`: `{{> p}}` without a context gets an empty one.
+    #[arg(long)]
+    explicit_partial_context: bool,
+    /// The `@data` frame (runtime option `data`): a JSON object file.
+    #[arg(long, value_name = "FILE.json")]
+    runtime_data: Option<PathBuf>,
+    /// Runtime option `allowProtoPropertiesByDefault`.
+    #[arg(long)]
+    allow_proto_properties_by_default: bool,
+    /// Runtime option `allowProtoMethodsByDefault`.
+    #[arg(long)]
+    allow_proto_methods_by_default: bool,
+    /// Runtime option `allowedProtoProperties`: an inherited property allowed (repeatable).
+    #[arg(long = "allow-proto-property", value_name = "NAME")]
+    allow_proto_properties: Vec<String>,
+    /// Runtime option `allowedProtoMethods`: an inherited method allowed (repeatable).
+    #[arg(long = "allow-proto-method", value_name = "NAME")]
+    allow_proto_methods: Vec<String>,
+    /// A decorators script run in the sandbox (repeatable): its completion value is an
+    /// object of decorator functions (`{{* name}}`), or it calls
+    /// `Handlebars.registerDecorator(name, fn)`.
+    #[arg(long, value_name = "FILE.js")]
+    decorators: Vec<PathBuf>,
+}
+
+impl HbsFlags {
+    fn apply(&self, o: &mut TemplateOptions) {
+        o.compat = self.compat;
+        o.known_helpers.clone_from(&self.known_helpers);
+        o.known_helpers_only = self.known_helpers_only;
+        o.data = !self.no_data;
+        o.assume_objects = self.assume_objects;
+        o.prevent_indent = self.prevent_indent;
+        o.ignore_standalone = self.ignore_standalone;
+        o.explicit_partial_context = self.explicit_partial_context;
+    }
+
+    fn runtime(&self) -> Result<RenderOptions, Fail> {
+        let data = match &self.runtime_data {
+            Some(path) => {
+                let text = read_text(path)?;
+                let v: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| Fail(2, format!("{}: invalid JSON: {e}", display(path))))?;
+                if !v.is_object() {
+                    return Err(Fail(2, format!("{}: the @data frame must be a JSON object", display(path))));
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        let allowed = |names: &[String]| names.iter().map(|n| (n.clone(), true)).collect();
+        Ok(RenderOptions {
+            data,
+            allow_proto_properties_by_default: self.allow_proto_properties_by_default,
+            allow_proto_methods_by_default: self.allow_proto_methods_by_default,
+            allowed_proto_properties: allowed(&self.allow_proto_properties),
+            allowed_proto_methods: allowed(&self.allow_proto_methods),
+            ..Default::default()
+        })
+    }
+}
+
+/// Whether a data file is JavaScript (by its extension).
+fn is_js(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("js" | "cjs" | "mjs"))
 }
 
 /// A failure with its exit code, already formatted for standard error.
@@ -195,6 +292,7 @@ fn render(cmd: TemplateCmd) -> Result<String, Fail> {
         mustache,
         strict,
         no_escape,
+        hbs,
         timeout,
         memory,
         max_output,
@@ -207,21 +305,37 @@ fn render(cmd: TemplateCmd) -> Result<String, Fail> {
     }
     let source = read_text(&template)?;
     let name = display(&template);
+    let mut data_js = None;
     let data: serde_json::Value = match &data {
+        Some(path) if is_js(path) => {
+            data_js = Some((read_text(path)?, display(path)));
+            serde_json::Value::Null
+        }
         Some(path) => {
             let text = read_text(path)?;
             serde_json::from_str(&text).map_err(|e| Fail(2, format!("{}: invalid JSON: {e}", display(path))))?
         }
         None => serde_json::json!({}),
     };
+    let runtime = hbs.runtime()?;
     let limits = sandvm::Limits {
         timeout: Some(Duration::from_millis(timeout.max(1))),
         memory: memory.saturating_mul(1024 * 1024),
         max_output,
         ..Default::default()
     };
-    let options = TemplateOptions { mode: if mustache { Mode::Mustache } else { Mode::Handlebars }, strict, no_escape };
+    let mut options = TemplateOptions {
+        mode: if mustache { Mode::Mustache } else { Mode::Handlebars },
+        strict,
+        no_escape,
+        ..Default::default()
+    };
+    hbs.apply(&mut options);
     let mut t = Templates::with_options(limits, options).map_err(|e| template_fail(&name, e))?;
+    for d in &hbs.decorators {
+        let src = read_text(d)?;
+        t.register_decorators_script(&src).map_err(|e| template_fail(&display(d), e))?;
+    }
     for h in &helpers {
         let src = read_text(h)?;
         t.register_helpers_script(&src).map_err(|e| template_fail(&display(h), e))?;
@@ -233,7 +347,16 @@ fn render(cmd: TemplateCmd) -> Result<String, Fail> {
         }
     }
     t.register_template(&name, &source).map_err(|e| template_fail(&name, e))?;
-    t.render(&name, &data).map_err(|e| template_fail(&name, e))
+    match data_js {
+        Some((src, file)) => t.render_js_data(&name, &src, &runtime).map_err(|e| match e {
+            // The data script's own failure names the data file.
+            TemplateError::Sandbox(inner @ (sandvm::Error::Exception { .. } | sandvm::Error::Syntax { .. })) => {
+                template_fail(&file, TemplateError::Sandbox(inner))
+            }
+            e => template_fail(&name, e),
+        }),
+        None => t.render_with(&name, &data, &runtime).map_err(|e| template_fail(&name, e)),
+    }
 }
 
 /// Runs a `sandvm template` subcommand and returns the process exit code.

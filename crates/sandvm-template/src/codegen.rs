@@ -380,14 +380,34 @@ impl Gen<'_> {
             }
             self.stmt(s, &mut body);
         }
+        // Decorators (`{{* name}}`) run when the program is wrapped (`R.prog`, `R.template`):
+        // `pN.dec(fn, props, container, c, data, bps, depths)` returns the program to run.
+        let mut decs = String::new();
+        for s in &prog.body {
+            if let Stmt::Decorator { sexpr, .. } = s {
+                let params: Vec<String> = sexpr.params.iter().map(|p| self.expr(p, sexpr.offset)).collect();
+                let hash = self.hash(&sexpr.hash, sexpr.offset);
+                let loc = self.loc(sexpr.offset);
+                decs.push_str(&format!(
+                    "fn=R.dec({},fn,props,container,[{}],{hash},data,{loc});",
+                    js_str(&sexpr.path.original()),
+                    params.join(",")
+                ));
+            }
+        }
         self.programs[idx] = format!(
             "function p{idx}(c,data,depths,bps,P){{var o=\"\",v,co=c!=null&&typeof c===\"object\";{body}return o;}}"
         );
+        if !decs.is_empty() {
+            self.programs[idx].push_str(&format!(
+                "p{idx}.dec=function(fn,props,container,c,data,bps,depths){{var co=c!=null&&typeof c===\"object\";{decs}return fn;}};"
+            ));
+        }
         self.emitted = self.emitted.saturating_add(self.programs[idx].len());
         // A body that declares no inline partials and never reads its block parameters
         // (`bps`, also passed on to nested programs) can be spliced into a caller that has
         // the same context, data, depths and partials (see `fast_if`).
-        let spliceable = !has_inline && !body.contains("bps") && body.len() <= SPLICE_MAX;
+        let spliceable = !has_inline && decs.is_empty() && !body.contains("bps") && body.len() <= SPLICE_MAX;
         if spliceable {
             self.bodies.insert(idx, body);
         }
@@ -418,7 +438,7 @@ impl Gen<'_> {
                     out.push_str(&format!("o+={};", js_str(&c.value)));
                 }
             }
-            Stmt::Comment(_) | Stmt::Inline { .. } => {}
+            Stmt::Comment(_) | Stmt::Inline { .. } | Stmt::Decorator { .. } => {}
             Stmt::Mustache { sexpr, escaped, .. } => {
                 if let Some(v) = self.fast_ambiguous(sexpr) {
                     out.push_str(&v);
@@ -610,6 +630,13 @@ impl Gen<'_> {
             || sexpr.has_hash
             || !sexpr.hash.is_empty()
         {
+            return None;
+        }
+        // A decorated program runs through `R.prog`, which applies its decorators.
+        let decorated = |p: &Option<Program>| {
+            p.as_ref().is_some_and(|p| p.body.iter().any(|s| matches!(s, Stmt::Decorator { .. })))
+        };
+        if decorated(&b.program) || decorated(&b.inverse) {
             return None;
         }
         let unless = match path.parts[0].as_str() {

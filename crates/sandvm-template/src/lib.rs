@@ -398,6 +398,23 @@ impl Templates {
         Ok(n.and_then(|v| v.as_u64()).unwrap_or(0) as usize)
     }
 
+    /// Runs a decorators script in the sandbox: its completion value (or `module.exports`)
+    /// is an object of decorator functions, or it calls `Handlebars.registerDecorator(name,
+    /// fn)`. A decorator `{{* name args}}` is called as in handlebars.js: `(program, props,
+    /// container, options)` with `options.args`, `options.hash`, `options.data`, when its
+    /// program is about to run, and may return a program to run instead. Returns the number
+    /// of decorators registered from the completion value / `module.exports`.
+    ///
+    /// # Errors
+    /// [`TemplateError::Sandbox`] when the script throws or hits a limit.
+    pub fn register_decorators_script(&mut self, js_source: &str) -> Result<usize> {
+        let step = Step::Def("decorators", String::new(), js_source.to_string());
+        self.ensure_installed()?;
+        let n = self.run_step(&step)?;
+        self.steps.push(step);
+        Ok(n.and_then(|v| v.as_u64()).unwrap_or(0) as usize)
+    }
+
     /// Renders the template `name` with a deep copy of `data`.
     ///
     /// # Errors

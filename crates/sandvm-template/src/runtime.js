@@ -352,7 +352,7 @@
 
   // Wraps a compiled program as `options.fn` / `options.inverse`.
   R.prog = function (fn, data, depths, bps, P) {
-    return function (context, options) {
+    var prog = function (context, options) {
       options = options || {};
       var d = depths;
       if (context != depths[0] && !(context === nullContext && depths[0] === null)) {
@@ -360,6 +360,32 @@
       }
       return fn(context, options.data || data, d, [options.blockParams].concat(bps), P);
     };
+    return fn.dec ? decorate(fn, prog, P, depths[0], data, bps, depths) : prog;
+  };
+
+  // --- decorators -------------------------------------------------------------------------
+  // handlebars.js' `executeDecorators`: each decorator of program `fn` gets the wrapped
+  // program and may return another one; `props` set by decorators end up on the result.
+  var decorators = create(null);
+  R.decorators = decorators;
+  function decorate(fn, prog, P, depth0, data, bps, depths) {
+    var props = {};
+    var container = { helpers: helpers, partials: P, decorators: decorators, lookupProperty: lookupProperty };
+    prog = fn.dec(prog, props, container, depth0, data, bps, depths);
+    return extend(prog, props);
+  }
+  R.dec = function (name, fn, props, container, params, hash, data, loc) {
+    var d = decorators[name];
+    if (typeof d !== "function") throw TErr("decorator", 'Missing decorator: "' + name + '"', loc);
+    var o = {
+      name: name,
+      args: params,
+      hash: hash,
+      data: data,
+      loc: loc ? { start: { line: loc[0], column: loc[1] - 1 } } : undefined,
+    };
+    var r = d.call(undefined, fn, props, container, o);
+    return typeof r === "function" ? r : fn;
   };
 
   // Calls a compiled program as `R.prog(fn, data, depths, …, P)(context)` does, with the
@@ -539,7 +565,22 @@
         data = data ? createFrame(data) : {};
         data.root = context;
       }
-      return main(context, data, [context], [], options.partials || partials);
+      var P = options.partials || partials;
+      if (main.dec) {
+        var prog = decorate(
+          main,
+          function (c, o) {
+            return main(c, (o && o.data) || data, [c], [], P);
+          },
+          P,
+          undefined,
+          data,
+          [],
+          []
+        );
+        return prog(context, { data: data });
+      }
+      return main(context, data, [context], [], P);
     };
   };
 
@@ -569,6 +610,18 @@
       if (typeof fn !== "function") throw new TypeError("registerHelper: helper " + name + " is not a function");
       helpers[name] = fn;
       if (R.mode === "mustache") M.lambdas[name] = fn;
+    },
+    decorators: decorators,
+    registerDecorator: function (name, fn) {
+      if (name && typeof name === "object") {
+        for (var k in name) if (hasOwn.call(name, k)) Handlebars.registerDecorator(k, name[k]);
+        return;
+      }
+      if (typeof fn !== "function") throw new TypeError("registerDecorator: decorator " + name + " is not a function");
+      decorators[name] = fn;
+    },
+    unregisterDecorator: function (name) {
+      delete decorators[name];
     },
     unregisterHelper: function (name) {
       delete helpers[name];
@@ -762,6 +815,23 @@
       }
       Handlebars.registerHelper(name, v);
       return true;
+    }
+    if (kind === "decorators") {
+      var nd = 0;
+      var dv = evalHelpers("" + arg);
+      var dobjs = dv[1] === dv[0] ? [dv[0]] : dv;
+      for (var di = 0; di < dobjs.length; di++) {
+        var dobj = dobjs[di];
+        if (dobj && typeof dobj === "object") {
+          for (var dk in dobj) {
+            if (hasOwn.call(dobj, dk) && typeof dobj[dk] === "function") {
+              Handlebars.registerDecorator(dk, dobj[dk]);
+              nd++;
+            }
+          }
+        }
+      }
+      return nd;
     }
     if (kind === "helpers") {
       var n = 0;

@@ -208,3 +208,28 @@ fn options_round_trip_as_handlebars_names() {
     .unwrap();
     assert!(r.allow_proto_properties_by_default && r.allowed_proto_methods["m"] && !r.is_default());
 }
+
+#[test]
+fn decorators() {
+    let mut t = with(TemplateOptions::default());
+    let n = t
+        .register_decorators_script(
+            "({ decorator: function (fn) { fn.run = 'success'; return fn; },
+                wrap: function (fn, props, container, o) {
+                  return function (c, opts) { return '<' + o.args[0] + o.hash.n + fn(c, opts) + '>'; };
+                },
+                d: function (fn) { return function (c, opts) { return '(' + fn(c, opts) + ')'; }; } })",
+        )
+        .unwrap();
+    assert_eq!(n, 3);
+    t.register_helper_js("helper", "function (o) { return o.fn.run; }").unwrap();
+    assert_eq!(t.render_str("{{#helper}}{{*decorator}}{{/helper}}", &json!({})).unwrap(), "success");
+    assert_eq!(t.render_str("{{*wrap \"a\" n=1}}body {{x}}", &json!({"x": 2})).unwrap(), "<a1body 2>");
+    assert_eq!(
+        t.render_str("{{#each list}}{{*d}}[{{this}}]{{/each}}", &json!({"list": [1, 2]})).unwrap(),
+        "([1])([2])"
+    );
+    assert_eq!(t.render_str("{{#if x}}{{*d}}y{{/if}}", &json!({"x": 1})).unwrap(), "(y)");
+    let e = t.render_str("{{*nope}}", &json!({})).unwrap_err();
+    assert_eq!(e.to_string(), "Missing decorator: \"nope\" - 1:0");
+}

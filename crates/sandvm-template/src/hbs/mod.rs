@@ -61,6 +61,13 @@ pub(crate) enum Stmt {
         /// Whitespace control.
         strip: Strip,
     },
+    /// `{{* name args}}`: a decorator of the enclosing program.
+    Decorator {
+        /// The decorator call.
+        sexpr: Sexpr,
+        /// Whitespace control.
+        strip: Strip,
+    },
     /// `{{#expr}}…{{else}}…{{/expr}}`, `{{^expr}}…{{/expr}}`, `{{{{raw}}}}…{{{{/raw}}}}`.
     Block(Box<Block>),
     /// `{{> name context k=v}}`.

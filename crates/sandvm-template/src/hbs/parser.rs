@@ -129,12 +129,6 @@ impl Parser {
                 }
                 Tok::Open { strip, escaped, decorator } => {
                     self.next();
-                    if decorator {
-                        return Err(PError::new(
-                            "decorators (`{{* …}}`) are not supported; use `{{#*inline}}` blocks",
-                            t.start,
-                        ));
-                    }
                     let sexpr = self.sexpr_body(t.start)?;
                     let close = match self.next().tok {
                         Tok::Close(c) => c,
@@ -143,7 +137,12 @@ impl Parser {
                             return self.err("`}}` to close the mustache");
                         }
                     };
-                    body.push(Stmt::Mustache { sexpr, escaped, strip: Strip { open: strip, close } });
+                    let strip = Strip { open: strip, close };
+                    if decorator {
+                        body.push(Stmt::Decorator { sexpr, strip });
+                    } else {
+                        body.push(Stmt::Mustache { sexpr, escaped, strip });
+                    }
                 }
                 Tok::OpenUnescaped(strip) => {
                     self.next();

@@ -183,7 +183,9 @@ fn block_close_body(s: &mut Stmt) -> Option<&mut Vec<Stmt>> {
 fn ws_accept(s: &mut Stmt, standalone: bool) -> Option<StripInfo> {
     match s {
         Stmt::Content(_) => None,
-        Stmt::Mustache { strip, .. } => Some(StripInfo { open: strip.open, close: strip.close, ..Default::default() }),
+        Stmt::Mustache { strip, .. } | Stmt::Decorator { strip, .. } => {
+            Some(StripInfo { open: strip.open, close: strip.close, ..Default::default() })
+        }
         Stmt::Partial(p) => {
             Some(StripInfo { open: p.strip.open, close: p.strip.close, inline_standalone: true, ..Default::default() })
         }
