@@ -121,7 +121,7 @@ pub fn parse_limit(key: &str, value: LimitInput<'_>) -> Result<(LimitField, Limi
         (Kind::Time, Amount::Float(ns)) if ns > MAX_DURATION.as_nanos() as f64 => {
             return Err(fail(InvalidReason::TooLarge { input: shown(), max: "365 days (or none)".into() }))
         }
-        (Kind::Time, Amount::Float(ns)) if ns == 0.0 => LimitValue::Time(None),
+        (Kind::Time, Amount::Float(0.0)) => LimitValue::Time(None),
         // A positive time never rounds down to "none": at least one nanosecond.
         (Kind::Time, Amount::Float(ns)) => LimitValue::Time(Some(Duration::from_nanos((ns as u64).max(1)))),
         (_, Amount::Float(x)) if x.fract() != 0.0 => return Err(fail(InvalidReason::NotWhole(shown()))),
