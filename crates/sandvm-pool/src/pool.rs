@@ -15,7 +15,7 @@ use crate::config::{Isolation, PoolConfig, TenantConfig};
 use crate::exec::{ExecSettings, Executor};
 use crate::job::{Job, JobKind, Outcome, ScriptId};
 use crate::stats::{names, PoolStats, TenantStats};
-use crate::wire::{ExecJob, ExecKind, ExecResult, ScriptDef, WireLimits};
+use crate::wire::{ExecJob, ExecKind, ExecResult, ScriptDef};
 use crate::PoolError;
 
 type Reply = oneshot::Sender<Result<Outcome, PoolError>>;
@@ -789,15 +789,8 @@ impl Inner {
         let (tx, rx) = oneshot::channel();
         let hard = limits.timeout.map(|t| t.saturating_add(self.config.hard_deadline_margin));
         let memory = limits.memory;
-        let exec = ExecJob {
-            id,
-            tenant: tenant_key,
-            kind: exec_kind,
-            limits: WireLimits::from(&limits),
-            globals,
-            options,
-            persistent,
-        };
+        let exec =
+            ExecJob { id, tenant: tenant_key, kind: exec_kind, limits: limits.clone(), globals, options, persistent };
         ts.queue.push_back(Queued {
             exec,
             registered,

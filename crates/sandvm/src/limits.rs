@@ -142,6 +142,12 @@ impl LimitField {
         }
     }
 
+    /// The field a key names: a canonical key or an older one (`timeout_ms`, `cpu_time_ms`,
+    /// `memory_mb`, `stack_kb`, `max_output_bytes`; see [`Limits`]).
+    pub fn from_key(key: &str) -> Option<LimitField> {
+        units::key_info(key).map(|(f, _)| f)
+    }
+
     fn index(self) -> usize {
         match self {
             LimitField::Timeout => 0,

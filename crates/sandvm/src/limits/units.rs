@@ -35,7 +35,7 @@ enum Kind {
 
 /// The field a key names and the unit of a plain number under that key: nanoseconds per
 /// unit for times, bytes per unit for sizes, 1 for counts.
-fn key_info(key: &str) -> Option<(LimitField, u128)> {
+pub(super) fn key_info(key: &str) -> Option<(LimitField, u128)> {
     const MS: u128 = 1_000_000;
     Some(match key {
         "timeout" | "timeout_ms" => (LimitField::Timeout, MS),
