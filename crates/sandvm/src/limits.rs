@@ -309,9 +309,10 @@ impl Limits {
         }
     }
 
-    /// Sets one field. A value of the wrong kind for the field (a size for a time, say) is
-    /// ignored: [`parse_limit`] only returns values of the field's kind.
-    fn put(&mut self, field: LimitField, value: LimitValue) {
+    /// Sets one field to a value of its kind, as [`parse_limit`] and [`Limits::get`] give
+    /// them. Returns false (and changes nothing) for a value of another kind (a size for a
+    /// time limit, say).
+    pub fn set_value(&mut self, field: LimitField, value: LimitValue) -> bool {
         match (field, value) {
             (LimitField::Timeout, LimitValue::Time(t)) => self.timeout = t,
             (LimitField::CpuTime, LimitValue::Time(t)) => self.cpu_time = t,
@@ -319,8 +320,9 @@ impl Limits {
             (LimitField::Stack, LimitValue::Bytes(b)) => self.stack = b,
             (LimitField::MaxOutput, LimitValue::Bytes(b)) => self.max_output = b,
             (LimitField::MaxJobs, LimitValue::Count(n)) => self.max_jobs = n,
-            _ => {}
+            _ => return false,
         }
+        true
     }
 
     /// Sets the field `key` names (a canonical key or an older one, see [`Limits`]) from a
@@ -330,7 +332,7 @@ impl Limits {
     /// [`InvalidLimit`] naming `key`, as [`parse_limit`]; the limits are then unchanged.
     pub fn set(&mut self, key: &str, value: LimitInput<'_>) -> Result<LimitField, InvalidLimit> {
         let (field, v) = parse_limit(key, value)?;
-        self.put(field, v);
+        self.set_value(field, v);
         Ok(field)
     }
 
@@ -463,7 +465,7 @@ impl LimitOverrides {
     pub fn apply(&self, base: &Limits) -> Limits {
         let mut l = base.clone();
         for &(f, v) in &self.values {
-            l.put(f, v);
+            l.set_value(f, v);
         }
         l
     }
