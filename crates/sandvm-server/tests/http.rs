@@ -331,19 +331,19 @@ async fn saturated_pool_is_503() {
         let slow = slow.clone();
         async move { send(&app, post("/v1/execute", None, &slow)).await }
     });
-    wait_for(|| state.pool().stats().running == 1).await;
+    wait_for("the slow job to run", || state.pool().stats().running == 1).await;
     let b = tokio::spawn({
         let app = app.clone();
         async move { send(&app, post("/v1/execute", None, &slow)).await }
     });
-    wait_for(|| state.pool().stats().queued == 1).await;
+    wait_for("the second job to queue", || state.pool().stats().queued == 1).await;
     let r = send(&app, post("/v1/execute", None, &json!({"code": "1"}))).await;
     assert_eq!((r.status, r.kind().as_str()), (StatusCode::SERVICE_UNAVAILABLE, "busy"), "{}", r.text);
     assert!(r.headers.contains_key(header::RETRY_AFTER));
     // Dropping the requests cancels their jobs; the pool frees up.
     a.abort();
     b.abort();
-    wait_for(|| {
+    wait_for("the pool to free up", || {
         let s = state.pool().stats();
         s.running == 0 && s.queued == 0
     })

@@ -217,15 +217,7 @@ impl Inner {
         let (tx, rx) = oneshot::channel();
         let hard = limits.timeout.map(|t| t.saturating_add(self.config.hard_deadline_margin));
         let memory = limits.memory;
-        let exec = ExecJob {
-            id,
-            tenant: tenant_key,
-            kind: exec_kind,
-            limits,
-            globals,
-            options,
-            persistent,
-        };
+        let exec = ExecJob { id, tenant: tenant_key, kind: exec_kind, limits, globals, options, persistent };
         ts.queue.push_back(Queued {
             exec,
             registered,
