@@ -39,7 +39,7 @@ pub type FetchHandler = Arc<dyn Fn(FetchRequest) -> std::result::Result<FetchRes
 /// | `text_encoding` | `TextEncoder`, `TextDecoder` (every encoding of the WHATWG Encoding Standard, streaming; on `encoding_rs`) |
 /// | `base64` | `atob`, `btoa` |
 /// | `url` | `URL`, `URLSearchParams` (the WHATWG URL Standard with IDNA; on the `url` crate) |
-/// | `structured_clone` | `structuredClone` (plain data, Date, RegExp, Map, Set, ArrayBuffer, typed arrays, errors; cycles kept) |
+/// | `structured_clone` | `structuredClone` (plain data, Date, RegExp, Map, Set, ArrayBuffer (resizable kept, `transfer`), views sharing one buffer, boxed primitives, errors; cycles kept; `DataCloneError`) |
 /// | `queue_microtask` | `queueMicrotask` |
 /// | `fetch` | `fetch(url, init)` answered by the host's [`FetchHandler`] |
 ///
@@ -207,51 +207,10 @@ pub(crate) const TEXT: &str = include_str!("web/text.js");
 /// host functions of [`crate::web::url::host_functions`].
 pub(crate) const URL: &str = include_str!("web/url.js");
 
-/// `structuredClone`.
-pub(crate) const STRUCTURED_CLONE: &str = r#"(function () {
-  'use strict';
-  const fail = (what) => { const e = new Error(`${what} could not be cloned.`); e.name = 'DataCloneError'; throw e; };
-  const errors = { Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError };
-  function structuredClone(value) {
-    const seen = new Map();
-    const walk = (v) => {
-      if (v === null || (typeof v !== 'object' && typeof v !== 'function')) {
-        if (typeof v === 'symbol') fail(String(v));
-        return v;
-      }
-      if (typeof v === 'function') fail(`${v.name ? 'function ' + v.name : 'function'}`);
-      if (seen.has(v)) return seen.get(v);
-      let out;
-      if (Array.isArray(v)) { out = new Array(v.length); seen.set(v, out); for (const k of Object.keys(v)) out[k] = walk(v[k]); return out; }
-      if (v instanceof Date) { out = new Date(v.getTime()); seen.set(v, out); return out; }
-      if (v instanceof RegExp) { out = new RegExp(v.source, v.flags); seen.set(v, out); return out; }
-      if (typeof Map === 'function' && v instanceof Map) { out = new Map(); seen.set(v, out); for (const [k, x] of v) out.set(walk(k), walk(x)); return out; }
-      if (typeof Set === 'function' && v instanceof Set) { out = new Set(); seen.set(v, out); for (const x of v) out.add(walk(x)); return out; }
-      if (typeof ArrayBuffer === 'function' && v instanceof ArrayBuffer) { out = v.slice(0); seen.set(v, out); return out; }
-      if (typeof ArrayBuffer === 'function' && ArrayBuffer.isView(v)) {
-        const C = Object.getPrototypeOf(v).constructor;
-        out = v instanceof DataView ? new DataView(v.buffer.slice(0), v.byteOffset, v.byteLength) : new C(v);
-        seen.set(v, out); return out;
-      }
-      if (v instanceof Error) {
-        const C = errors[v.name] || Error;
-        out = new C(v.message); seen.set(v, out);
-        if ('cause' in v) out.cause = walk(v.cause);
-        if (typeof v.stack === 'string') Object.defineProperty(out, 'stack', { value: v.stack, writable: true, configurable: true });
-        return out;
-      }
-      if (v instanceof Boolean || v instanceof Number || v instanceof String) { out = Object(v.valueOf()); seen.set(v, out); return out; }
-      const tag = Object.prototype.toString.call(v);
-      if (tag !== '[object Object]' && tag !== '[object Arguments]') fail(tag.slice(8, -1) + ' object');
-      out = {}; seen.set(v, out);
-      for (const k of Object.keys(v)) out[k] = walk(v[k]);
-      return out;
-    };
-    if (arguments.length === 0) throw new TypeError("structuredClone requires 1 argument");
-    return walk(value);
-  }
-  Object.defineProperty(globalThis, 'structuredClone', { value: structuredClone, writable: true, configurable: true, enumerable: false });
-})"#;
+/// `structuredClone(value, { transfer })`: the HTML structured clone algorithm in the guest
+/// realm, on builtins captured before guest code runs (brand checks, not `instanceof`), with an
+/// explicit work stack (a deep graph costs heap under the memory limit, not engine stack).
+pub(crate) const STRUCTURED_CLONE: &str = include_str!("web/structured_clone.js");
 
 /// `fetch`, answered synchronously by a host function passed in as `call` (never a global).
 pub(crate) const FETCH: &str = r#"(function (call) {

@@ -92,11 +92,47 @@ fn text_encoding() {
         ),
         json!("TypeError")
     );
-    assert_eq!(value(&c, "try { new TextDecoder('latin1') } catch (e) { e.name }"), json!("RangeError"));
+    assert_eq!(value(&c, "try { new TextDecoder('nope') } catch (e) { e.name }"), json!("RangeError"));
+    assert_eq!(value(&c, "try { new TextDecoder('iso-2022-kr') } catch (e) { e.name }"), json!("RangeError"));
+    assert_eq!(value(&c, "[new TextDecoder(' Latin1 ').encoding, new TextDecoder('sjis').encoding]"), json!(["windows-1252", "shift_jis"]));
     assert_eq!(
         value(&c, "const d = new Uint8Array(4); new TextEncoder().encodeInto('a€', d)"),
         json!({"read": 2, "written": 4})
     );
+}
+
+#[test]
+fn text_decoder_streams_and_knows_every_encoding() {
+    let c = with_caps(Capabilities::none().text_encoding(true));
+    // A character split across chunks survives streaming; without `stream` it is replaced.
+    assert_eq!(
+        value(&c, "const d = new TextDecoder(); const b = new TextEncoder().encode('é😀'); [d.decode(b.subarray(0, 1), { stream: true }) + d.decode(b.subarray(1, 3), { stream: true }) + d.decode(b.subarray(3)), new TextDecoder().decode(b.subarray(0, 1))]"),
+        json!(["é😀", "\u{fffd}"])
+    );
+    // Legacy multi-byte encodings, BOM handling, exact replacement count.
+    assert_eq!(value(&c, "new TextDecoder('shift_jis').decode(new Uint8Array([0x82, 0xa0]))"), json!("あ"));
+    assert_eq!(value(&c, "new TextDecoder('utf-16le').decode(new Uint8Array([0xff, 0xfe, 0x41, 0]))"), json!("A"));
+    assert_eq!(value(&c, "new TextDecoder('utf-8', { ignoreBOM: true }).decode(new Uint8Array([0xef, 0xbb, 0xbf, 0x41]))"), json!("\u{feff}A"));
+    assert_eq!(value(&c, "new TextDecoder().decode(new Uint8Array([0xf0, 0x8f, 0x92]))"), json!("\u{fffd}\u{fffd}\u{fffd}"));
+    // WebIDL face: accessors on the prototype, brand checks, toStringTag.
+    assert_eq!(
+        value(&c, "const g = Object.getOwnPropertyDescriptor(TextDecoder.prototype, 'encoding').get; let err; try { g.call({}) } catch (e) { err = e.name } [typeof g, err, Object.prototype.toString.call(new TextDecoder()), Object.keys(new TextDecoder()).length]"),
+        json!(["function", "TypeError", "[object TextDecoder]", 0])
+    );
+    // A large input decodes in bounded host pieces (here 8 MiB of 'a').
+    assert_eq!(value(&c, "new TextDecoder().decode(new Uint8Array(8 << 20).fill(97)).length"), json!(8 << 20));
+}
+
+#[test]
+fn text_decoder_input_is_bounded_by_the_memory_limit() {
+    let mut limits = limits_ms(5000);
+    limits.memory = 32 << 20;
+    let c = ctx_with(limits, ContextOptions::default().capabilities(Capabilities::none().text_encoding(true)));
+    // 12 MiB of bytes fit; the 12 Mi-character string (24 MiB as UTF-16 pieces plus the join) does not.
+    match c.eval("new TextDecoder().decode(new Uint8Array(12 << 20).fill(0xe9)).length") {
+        Err(Error::MemoryLimit) => {}
+        other => panic!("expected a typed failure, got {other:?}"),
+    }
 }
 
 #[test]
@@ -129,6 +165,34 @@ fn url_and_search_params() {
 }
 
 #[test]
+fn url_follows_the_whatwg_standard() {
+    let c = with_caps(Capabilities::none().url(true));
+    // Tabs and newlines stripped, IDNA, IPv4 forms, astral characters, blob origins.
+    assert_eq!(value(&c, "new URL('ht\\ttp://exa\\nmple.org/').href"), json!("http://example.org/"));
+    assert_eq!(value(&c, "new URL('https://faß.ExAmPlE/').hostname"), json!("xn--fa-hia.example"));
+    assert_eq!(value(&c, "new URL('http://0x7f.1/').hostname"), json!("127.0.0.1"));
+    assert_eq!(value(&c, "URL.canParse('http://192.168.0.257')"), json!(false));
+    assert_eq!(value(&c, "new URL('https://localhost#🔥').hash"), json!("#%F0%9F%94%A5"));
+    assert_eq!(value(&c, "new URL('blob:https://a.com/uuid').origin"), json!("https://a.com"));
+    // Setters run the standard's state overrides.
+    assert_eq!(
+        value(&c, "const u = new URL('http://a.com/p'); u.protocol = 'https'; u.host = 'b.org:81'; u.username = 'me'; u.password = 'x y'; u.port = '443'; u.hash = 'h'; [u.href, u.port]"),
+        json!(["https://me:x%20y@b.org/p#h", ""])
+    );
+    assert_eq!(value(&c, "const v = new URL('http://a/'); let e1; try { v.href = 'nope' } catch (x) { e1 = x.name } [e1, v.href]"), json!(["TypeError", "http://a/"]));
+    // Brand checks and WebIDL shape.
+    assert_eq!(
+        value(&c, "const d = Object.getOwnPropertyDescriptor(URL.prototype, 'href'); let e2; try { d.get.call({}) } catch (x) { e2 = x.name } [typeof d.set, d.enumerable, e2, Object.prototype.toString.call(new URL('http://a/')), Object.keys(new URL('http://a/')).length]"),
+        json!(["function", true, "TypeError", "[object URL]", 0])
+    );
+    // Live iteration and percent-decoding of search params.
+    assert_eq!(
+        value(&c, "const p = new URLSearchParams('a=%F0%9F%94%A5&b=2&c=3'); const seen = []; for (const [k, v] of p) { seen.push(k + v); if (k === 'a') p.delete('b'); } [seen, p.get('a')]"),
+        json!([["a🔥", "c3"], "🔥"])
+    );
+}
+
+#[test]
 fn structured_clone() {
     let c = with_caps(Capabilities::none().structured_clone(true));
     assert_eq!(
@@ -137,6 +201,35 @@ fn structured_clone() {
     );
     assert_eq!(value(&c, "try { structuredClone({ f() {} }) } catch (e) { e.name }"), json!("DataCloneError"));
     assert_eq!(value(&c, "try { structuredClone(Symbol()) } catch (e) { e.name }"), json!("DataCloneError"));
+}
+
+#[test]
+fn structured_clone_keeps_buffers_and_transfers() {
+    let c = with_caps(Capabilities::none().structured_clone(true).base64(true));
+    // Views of one buffer stay views of one (cloned) buffer.
+    assert_eq!(
+        value(&c, "const b = new ArrayBuffer(8); const k = structuredClone({ x: new Uint8Array(b, 2, 2), y: new DataView(b) }); [k.x.buffer === k.y.buffer, k.x.byteOffset, k.x.length, k.x.buffer !== b]"),
+        json!([true, 2, 2, true])
+    );
+    // Resizable buffers keep maxByteLength; Object(BigInt) clones; DataCloneError is a DOMException.
+    assert_eq!(
+        value(&c, "const r = structuredClone(new ArrayBuffer(2, { maxByteLength: 16 })); const big = structuredClone(Object(5n)); let e; try { structuredClone(() => 1) } catch (x) { e = x } [r.resizable, r.maxByteLength, typeof big, big.valueOf() === 5n, e instanceof DOMException, e.name, e.code]"),
+        json!([true, 16, "object", true, true, "DataCloneError", 25])
+    );
+    // transfer: the original is detached only after a successful clone; duplicates are refused.
+    assert_eq!(
+        value(&c, "const t = new Uint8Array([1, 2, 3]).buffer; const out = structuredClone({ t }, { transfer: [t] }); let dup; try { const z = new ArrayBuffer(1); structuredClone(z, { transfer: [z, z] }) } catch (x) { dup = x.name } [t.byteLength, t.detached, new Uint8Array(out.t)[2], dup]"),
+        json!([0, true, 3, "DataCloneError"])
+    );
+    assert_eq!(
+        value(&c, "const t2 = new ArrayBuffer(4); try { structuredClone({ t2, f() {} }, { transfer: [t2] }) } catch (_) {} t2.detached"),
+        json!(false)
+    );
+    // A deep graph is cloned without engine recursion.
+    assert_eq!(
+        value(&c, "(() => { let d = {}; const top = d; for (let i = 0; i < 20000; i++) { d.n = {}; d = d.n } let k = structuredClone(top), n = 0; while (k.n) { k = k.n; n++ } return n })()"),
+        json!(20000)
+    );
 }
 
 #[test]
