@@ -94,7 +94,10 @@ fn text_encoding() {
     );
     assert_eq!(value(&c, "try { new TextDecoder('nope') } catch (e) { e.name }"), json!("RangeError"));
     assert_eq!(value(&c, "try { new TextDecoder('iso-2022-kr') } catch (e) { e.name }"), json!("RangeError"));
-    assert_eq!(value(&c, "[new TextDecoder(' Latin1 ').encoding, new TextDecoder('sjis').encoding]"), json!(["windows-1252", "shift_jis"]));
+    assert_eq!(
+        value(&c, "[new TextDecoder(' Latin1 ').encoding, new TextDecoder('sjis').encoding]"),
+        json!(["windows-1252", "shift_jis"])
+    );
     assert_eq!(
         value(&c, "const d = new Uint8Array(4); new TextEncoder().encodeInto('a€', d)"),
         json!({"read": 2, "written": 4})
@@ -112,8 +115,14 @@ fn text_decoder_streams_and_knows_every_encoding() {
     // Legacy multi-byte encodings, BOM handling, exact replacement count.
     assert_eq!(value(&c, "new TextDecoder('shift_jis').decode(new Uint8Array([0x82, 0xa0]))"), json!("あ"));
     assert_eq!(value(&c, "new TextDecoder('utf-16le').decode(new Uint8Array([0xff, 0xfe, 0x41, 0]))"), json!("A"));
-    assert_eq!(value(&c, "new TextDecoder('utf-8', { ignoreBOM: true }).decode(new Uint8Array([0xef, 0xbb, 0xbf, 0x41]))"), json!("\u{feff}A"));
-    assert_eq!(value(&c, "new TextDecoder().decode(new Uint8Array([0xf0, 0x8f, 0x92]))"), json!("\u{fffd}\u{fffd}\u{fffd}"));
+    assert_eq!(
+        value(&c, "new TextDecoder('utf-8', { ignoreBOM: true }).decode(new Uint8Array([0xef, 0xbb, 0xbf, 0x41]))"),
+        json!("\u{feff}A")
+    );
+    assert_eq!(
+        value(&c, "new TextDecoder().decode(new Uint8Array([0xf0, 0x8f, 0x92]))"),
+        json!("\u{fffd}\u{fffd}\u{fffd}")
+    );
     // WebIDL face: accessors on the prototype, brand checks, toStringTag.
     assert_eq!(
         value(&c, "const g = Object.getOwnPropertyDescriptor(TextDecoder.prototype, 'encoding').get; let err; try { g.call({}) } catch (e) { err = e.name } [typeof g, err, Object.prototype.toString.call(new TextDecoder()), Object.keys(new TextDecoder()).length]"),
@@ -179,7 +188,13 @@ fn url_follows_the_whatwg_standard() {
         value(&c, "const u = new URL('http://a.com/p'); u.protocol = 'https'; u.host = 'b.org:81'; u.username = 'me'; u.password = 'x y'; u.port = '443'; u.hash = 'h'; [u.href, u.port]"),
         json!(["https://me:x%20y@b.org/p#h", ""])
     );
-    assert_eq!(value(&c, "const v = new URL('http://a/'); let e1; try { v.href = 'nope' } catch (x) { e1 = x.name } [e1, v.href]"), json!(["TypeError", "http://a/"]));
+    assert_eq!(
+        value(
+            &c,
+            "const v = new URL('http://a/'); let e1; try { v.href = 'nope' } catch (x) { e1 = x.name } [e1, v.href]"
+        ),
+        json!(["TypeError", "http://a/"])
+    );
     // Brand checks and WebIDL shape.
     assert_eq!(
         value(&c, "const d = Object.getOwnPropertyDescriptor(URL.prototype, 'href'); let e2; try { d.get.call({}) } catch (x) { e2 = x.name } [typeof d.set, d.enumerable, e2, Object.prototype.toString.call(new URL('http://a/')), Object.keys(new URL('http://a/')).length]"),

@@ -101,7 +101,11 @@ fn parse_url(input: &str, base: Option<&str>) -> Option<Url> {
             Some(_) => None,
         };
         if let (Some(h), Some(rest)) = (base_host, rest) {
-            if u.scheme() == "file" && b.scheme() == "file" && u.host_str().is_none_or(str::is_empty) && !starts_with_two_slashes(rest) {
+            if u.scheme() == "file"
+                && b.scheme() == "file"
+                && u.host_str().is_none_or(str::is_empty)
+                && !starts_with_two_slashes(rest)
+            {
                 let _ = u.set_host(Some(h));
             }
         }
