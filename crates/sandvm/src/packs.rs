@@ -41,7 +41,7 @@ pub type FetchHandler = Arc<dyn Fn(FetchRequest) -> std::result::Result<FetchRes
 /// | `url` | `URL`, `URLSearchParams` (the WHATWG URL Standard with IDNA; on the `url` crate) |
 /// | `structured_clone` | `structuredClone` (plain data, Date, RegExp, Map, Set, ArrayBuffer (resizable kept, `transfer`), views sharing one buffer, boxed primitives, errors; cycles kept; `DataCloneError`) |
 /// | `queue_microtask` | `queueMicrotask` |
-/// | `fetch` | `fetch(url, init)` answered by the host's [`FetchHandler`] |
+/// | `fetch` | `fetch(input, init)`, `Headers`, `Request`, `Response`, answered by the host's [`FetchHandler`] |
 ///
 /// ```
 /// let caps = sandvm::Capabilities::none().timers(true).url(true);
@@ -212,50 +212,6 @@ pub(crate) const URL: &str = include_str!("web/url.js");
 /// explicit work stack (a deep graph costs heap under the memory limit, not engine stack).
 pub(crate) const STRUCTURED_CLONE: &str = include_str!("web/structured_clone.js");
 
-/// `fetch`, answered synchronously by a host function passed in as `call` (never a global).
-pub(crate) const FETCH: &str = r#"(function (call) {
-  'use strict';
-  class Headers {
-    #m = new Map();
-    constructor(init) {
-      if (init instanceof Headers) init = [...init];
-      if (Array.isArray(init)) for (const [k, v] of init) this.append(k, v);
-      else if (init && typeof init === 'object') for (const k of Object.keys(init)) this.append(k, init[k]);
-    }
-    append(k, v) { k = String(k).toLowerCase(); v = String(v); this.#m.set(k, this.#m.has(k) ? this.#m.get(k) + ', ' + v : v); }
-    set(k, v) { this.#m.set(String(k).toLowerCase(), String(v)); }
-    get(k) { const v = this.#m.get(String(k).toLowerCase()); return v === undefined ? null : v; }
-    has(k) { return this.#m.has(String(k).toLowerCase()); }
-    delete(k) { this.#m.delete(String(k).toLowerCase()); }
-    forEach(fn, t) { for (const [k, v] of this) fn.call(t, v, k, this); }
-    *entries() { yield* [...this.#m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)); }
-    *keys() { for (const [k] of this.entries()) yield k; }
-    *values() { for (const [, v] of this.entries()) yield v; }
-    [Symbol.iterator]() { return this.entries(); }
-  }
-  class Response {
-    #body; #used = false;
-    constructor(body, init = {}) {
-      this.#body = body == null ? '' : String(body);
-      this.status = init.status === undefined ? 200 : init.status;
-      this.statusText = init.statusText || '';
-      this.headers = new Headers(init.headers);
-      this.url = init.url || '';
-      this.ok = this.status >= 200 && this.status < 300;
-    }
-    get bodyUsed() { return this.#used; }
-    #take() { if (this.#used) return Promise.reject(new TypeError('Body is unusable: Body has already been read')); this.#used = true; return Promise.resolve(this.#body); }
-    text() { return this.#take(); }
-    json() { return this.#take().then(JSON.parse); }
-  }
-  async function fetch(input, init = {}) {
-    const url = typeof input === 'string' ? input : input && typeof input.href === 'string' ? input.href : String(input);
-    const headers = [...new Headers(init.headers)];
-    const method = String(init.method || 'GET').toUpperCase();
-    const body = init.body == null ? null : String(init.body);
-    const r = call({ url, method, headers, body });
-    return new Response(r.body, { status: r.status, headers: r.headers, url });
-  }
-  for (const [k, v] of [['fetch', fetch], ['Headers', Headers], ['Response', Response]])
-    Object.defineProperty(globalThis, k, { value: v, writable: true, configurable: true, enumerable: false });
-})"#;
+/// `fetch`, `Headers`, `Request` and `Response`, answered synchronously by a host function passed
+/// in as `call` (never a global).
+pub(crate) const FETCH: &str = include_str!("web/fetch.js");

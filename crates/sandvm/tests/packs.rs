@@ -282,6 +282,40 @@ fn fetch_calls_the_host() {
         json!("fetch failed: http://169.254.169.254/ is not reachable")
     );
     let reqs = seen.lock().unwrap();
-    assert_eq!(reqs[0].headers, vec![("x-a".to_string(), "1".to_string())]);
+    // A string body brings its Content-Type, as in the Fetch Standard; names are sorted.
+    assert_eq!(
+        reqs[0].headers,
+        vec![
+            ("content-type".to_string(), "text/plain;charset=UTF-8".to_string()),
+            ("x-a".to_string(), "1".to_string())
+        ]
+    );
     assert_eq!(reqs[0].body.as_deref(), Some("hi"));
+}
+
+#[test]
+fn fetch_classes_follow_the_standard() {
+    let handler: sandvm::FetchHandler = Arc::new(|req: FetchRequest| {
+        Ok(FetchResponse {
+            status: 201,
+            headers: vec![("set-cookie".into(), "a=1".into()), ("set-cookie".into(), "b=2".into())],
+            body: req.body.unwrap_or_default(),
+        })
+    });
+    let c = with_caps(Capabilities::none().fetch(handler));
+    // Response: arrayBuffer/bytes, clone, bodyUsed, status range, Response.json.
+    assert_eq!(
+        value(&c, "(async () => { const r = new Response('héllo', { status: 202 }); const c2 = r.clone(); const ab = await r.arrayBuffer(); let again; try { await r.text() } catch (e) { again = e.name } let range; try { new Response('', { status: 99 }) } catch (e) { range = e.name } const j = Response.json({ a: 1 }); return [ab.byteLength, await c2.text(), r.bodyUsed, again, range, j.headers.get('content-type'), (await j.json()).a, r.headers.get('content-type')] })()"),
+        json!([6, "héllo", true, "TypeError", "RangeError", "application/json", 1, "text/plain;charset=UTF-8"])
+    );
+    // Headers: validation, combining, set-cookie apart, sorted iteration, brand checks.
+    assert_eq!(
+        value(&c, "const h = new Headers([['B', ' 2 '], ['a', '1']]); h.append('b', '3'); h.append('Set-Cookie', 'x'); h.append('set-cookie', 'y'); let bad; try { h.append('bad name', 'v') } catch (e) { bad = e.name } let brand; try { Headers.prototype.get.call({}, 'a') } catch (e) { brand = e.name } [[...h], h.get('b'), h.getSetCookie(), bad, brand]"),
+        json!([[["a", "1"], ["b", "2, 3"], ["set-cookie", "x"], ["set-cookie", "y"]], "2, 3", ["x", "y"], "TypeError", "TypeError"])
+    );
+    // Request: method normalisation, GET with a body refused, fetch(Request), bytes bodies.
+    assert_eq!(
+        value(&c, "(async () => { const q = new Request('https://h/x', { method: 'post', body: new Uint8Array([104, 105]) }); let get; try { new Request('https://h/', { body: 'x' }) } catch (e) { get = e.name } let trace; try { new Request('https://h/', { method: 'TRACE' }) } catch (e) { trace = e.name } const r = await fetch(q.clone()); return [q.method, get, trace, r.status, await r.text(), r.headers.getSetCookie().length] })()"),
+        json!(["POST", "TypeError", "TypeError", 201, "hi", 2])
+    );
 }
