@@ -3,6 +3,12 @@
 //! `util.format` printed for each (regenerate with `node crates/sandvm/tests/inspect_parity/gen.js`).
 //! The test prints every difference and checks the share of identical outputs against the
 //! recorded level.
+//!
+//! Deliberate differences left (7 of 536 on 2026-12-03): Map and Set iterators render as
+//! `Object [Map Iterator] {}` (Node previews the remaining entries without consuming them; the
+//! engine has no such preview and the renderer never advances a guest iterator), and `%o` does
+//! not show hidden properties (`[length]`, a function's `[prototype]`; the engine's functions
+//! also lack Node's `arguments`/`caller` own properties).
 
 mod common;
 
@@ -10,7 +16,7 @@ use common::*;
 use sandvm::ContextOptions;
 
 /// The share of identical outputs (in percent) this version reaches; it may only go up.
-const FLOOR: f64 = 98.0;
+const FLOOR: f64 = 98.5;
 
 #[test]
 fn console_output_matches_node() {
@@ -39,4 +45,19 @@ fn console_output_matches_node() {
         println!("  diff: {d}");
     }
     assert!(rate >= FLOOR, "{rate:.1}% identical is below the recorded {FLOOR}%");
+}
+
+/// Console placeholders run guest conversions inside the run (bounded by its limits); the
+/// host-side rendering of the completion value never does.
+#[test]
+fn console_conversions_run_in_the_guest_and_display_stays_hook_free() {
+    let c = ctx_with(limits_ms(300), ContextOptions::default());
+    let done = c
+        .eval("globalThis.calls = 0; const o = { toString() { calls++; return 'S' }, get [Symbol.toStringTag]() { calls++; return 'T' } }; console.log('%s', o); o")
+        .expect("eval");
+    assert_eq!(c.take_console()[0].text, "S");
+    assert!(done.display.contains("[Symbol(Symbol.toStringTag)]: [Getter]"), "{}", done.display);
+    assert_eq!(value(&c, "calls"), serde_json::json!(1));
+    // A conversion that never ends is stopped by the run's time limit.
+    assert_eq!(c.eval("console.log('%s', { toString() { for (;;) {} } })"), Err(sandvm::Error::Timeout));
 }

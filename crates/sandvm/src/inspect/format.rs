@@ -134,6 +134,7 @@ pub(crate) fn format_args_inner<'js>(
     let r = Raw::new(ctx);
     let insp = |v: &Value<'js>, o: &InspectOptions| {
         let mut ins = Inspector::new(ctx, intr, o);
+        ins.guest = guest;
         let s = ins.format_value(v, 0, false);
         cap_output(s, ins.exhausted)
     };
