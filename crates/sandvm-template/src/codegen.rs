@@ -822,7 +822,7 @@ impl Gen<'_> {
         }
         if self.opts.assume_objects {
             let k = self.konst(format!("[{}]", arr.join(",")));
-            return format!("R.alk({base},{k})");
+            return format!("R.alk({base},{k},{loc})");
         }
         if parts.len() == 1 {
             let name = &arr[0];

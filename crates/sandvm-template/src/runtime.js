@@ -201,11 +201,14 @@
   };
   // `assumeObjects`: every segment is read from an object; a lookup through null/undefined
   // throws, as the unguarded property access of handlebars.js does.
-  R.alk = function (obj, parts) {
+  // handlebars.js' TypeError text; the position is kept in the typed fields only.
+  function throughNull(obj, name, loc) {
+    var msg = "Cannot read properties of " + obj + " (reading '" + name + "')";
+    return TErr("template", msg, null, loc ? { line: loc[0], column: loc[1] } : null);
+  }
+  R.alk = function (obj, parts, loc) {
     for (var i = 0; i < parts.length; i++) {
-      if (obj == null) {
-        throw new TypeError("Cannot read properties of " + obj + " (reading '" + parts[i] + "')");
-      }
+      if (obj == null) throw throughNull(obj, parts[i], loc);
       obj = lookupProperty(obj, parts[i]);
     }
     return obj;
@@ -224,9 +227,7 @@
   R.slk = function (obj, parts, terminal, loc) {
     var n = terminal ? parts.length - 1 : parts.length;
     for (var i = 0; i < n; i++) {
-      if (obj == null) {
-        throw new TypeError("Cannot read properties of " + obj + " (reading '" + parts[i] + "')");
-      }
+      if (obj == null) throw throughNull(obj, parts[i], loc);
       obj = lookupProperty(obj, parts[i]);
     }
     if (terminal) {
