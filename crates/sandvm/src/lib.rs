@@ -39,6 +39,7 @@ mod repl_support;
 mod report;
 mod runtime;
 mod script;
+mod web;
 
 pub use abandon::{
     abandoned_threads, check_capacity, grace_for, max_abandoned_threads, set_max_abandoned_threads,
