@@ -162,6 +162,7 @@ pub struct Context {
     console: SharedConsole,
     stats: Cell<Stats>,
     clock: Rc<TimerClock>,
+    finisher: RefCell<Option<String>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -203,6 +204,7 @@ impl Context {
             console: Rc::new(RefCell::new(ConsoleBuf::default())),
             stats: Cell::new(Stats::default()),
             clock: Rc::new(TimerClock { start: std::time::Instant::now(), virtual_ms: Cell::new(0.0), deterministic }),
+            finisher: RefCell::new(None),
         };
         drop(ctx.state()?);
         Ok(ctx)
@@ -221,6 +223,17 @@ impl Context {
     /// Measurements of the last run.
     pub fn stats(&self) -> Stats {
         self.stats.get()
+    }
+
+    /// Passes every later run's settled completion value through the guest's global function
+    /// `name` before it is copied out: [`Completion::value`] is then the function's result,
+    /// while [`Completion::display`] still renders the original value. A binding uses it to
+    /// encode values JSON cannot carry (`Date`, `Map`, `BigInt`, cycles ...) as tagged JSON
+    /// inside the guest, under the run's limits. When the global is not a function the value
+    /// is copied out as is; a throwing finisher ends the run with its exception. `None`
+    /// (the default) turns it off.
+    pub fn set_finisher(&self, name: Option<&str>) {
+        *self.finisher.borrow_mut() = name.map(str::to_string);
     }
 
     /// Takes the console output captured so far.
@@ -881,7 +894,20 @@ impl Context {
                     }
                 }
                 let display = display_of(&ctx, &v);
-                let value = convert::to_json(&ctx, &v);
+                let finisher = self.finisher.borrow().clone();
+                let finished = match finisher.and_then(|n| ctx.globals().get::<_, Function>(n.as_str()).ok()) {
+                    Some(f) => match f.call::<_, Value>((v.clone(),)) {
+                        Ok(out) => out,
+                        Err(e) => {
+                            return match caught(&ctx, e)? {
+                                Err(exc) => Err(exception_to_error(&ctx, exc, false)),
+                                Ok(_) => Err(host("finisher failed")),
+                            }
+                        }
+                    },
+                    None => v.clone(),
+                };
+                let value = convert::to_json(&ctx, &finished);
                 if let Some(e) = watch.tripped().error() {
                     return Err(e);
                 }
