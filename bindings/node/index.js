@@ -104,7 +104,7 @@ function callHost(fns, ev, allowAsync, reply) {
 
 function serveSync(fns, run) {
   for (;;) {
-    const ev = run.nextSync();
+    const ev = JSON.parse(run.nextSync());
     if (ev.type === 'done') return ev.report;
     callHost(fns, ev, false, (ok, v) => run.reply(ev.id, ok, v));
   }
@@ -112,7 +112,7 @@ function serveSync(fns, run) {
 
 async function serve(fns, run) {
   for (;;) {
-    const ev = await run.next();
+    const ev = JSON.parse(await run.next());
     if (ev.type === 'done') return ev.report;
     callHost(fns, ev, true, (ok, v) => run.reply(ev.id, ok, v));
   }

@@ -36,8 +36,8 @@ function makeCodec(g) {
   }
   function tag(kind, v) {
     const o = {};
-    o[TAG] = kind;
-    if (v !== undefined) o.v = v;
+    put(o, TAG, kind);
+    if (v !== undefined) put(o, 'v', v);
     return o;
   }
   function bytes(view) {
@@ -89,14 +89,14 @@ function makeCodec(g) {
         if (kind === 'BigInt64Array' || kind === 'BigUint64Array') {
           return tag('typed', [kind, Array.prototype.map.call(x, (b) => b.toString())]);
         }
-        return tag('typed', [kind, bytes(x)]);
+        return tag('typed', [kind, bytes(new Uint8Array(x.buffer, x.byteOffset, x.byteLength))]);
       }
       if (kind === 'Error' || x instanceof Error) {
         return tag('error', [String(x.name), String(x.message), x.stack === undefined ? null : String(x.stack)]);
       }
       const out = {};
       const ks = keys(x);
-      for (const k of ks) out[k] = enc(x[k]);
+      for (const k of ks) put(out, k, enc(x[k]));
       if (Object.prototype.hasOwnProperty.call(out, TAG)) return tag('obj', ks.map((k) => [k, out[k]]));
       return out;
     }

@@ -182,25 +182,26 @@ fn report_of(
 
 #[napi]
 impl NativeRun {
-    /// Waits (without blocking the event loop) for the run's next event: a host call
-    /// (`{ type: 'call', name, args }`) or its end (`{ type: 'done', report }`).
+    /// Waits (without blocking the event loop) for the run's next event, as JSON text (which
+    /// `JSON.parse` turns into own properties, `__proto__` included): a host call
+    /// (`{ type: 'call', id, name, args }`) or its end (`{ type: 'done', report }`).
     #[napi]
-    pub async fn next(&self) -> napi::Result<Json> {
+    pub async fn next(&self) -> napi::Result<String> {
         let rx = lock(&self.events).take();
         let Some(mut rx) = rx else { return Err(err("this run is already being waited on")) };
         let ev = rx.recv().await;
         *lock(&self.events) = Some(rx);
-        Ok(event_json(self, ev))
+        Ok(event_json(self, ev).to_string())
     }
 
     /// As `next`, blocking the calling thread (for `runSync`).
     #[napi]
-    pub fn next_sync(&self) -> napi::Result<Json> {
+    pub fn next_sync(&self) -> napi::Result<String> {
         let rx = lock(&self.events).take();
         let Some(mut rx) = rx else { return Err(err("this run is already being waited on")) };
         let ev = rx.blocking_recv();
         *lock(&self.events) = Some(rx);
-        Ok(event_json(self, ev))
+        Ok(event_json(self, ev).to_string())
     }
 
     /// Answers host call `id` if it is still pending: `ok` with a tagged-JSON value, or an
