@@ -205,7 +205,14 @@ function install(g) {
     Object.defineProperty(f, 'name', { value: name });
     hidden(name, f);
   };
-  const glue = g.__sandvm_glue || { tagged: [], hosts: [] };
+  const glue = g.__sandvm_glue || { tagged: [], hosts: [], globals: [] };
+  // Enumerable globals sandvm itself provides (console ...), left out of snapshots; taken
+  // once per fresh engine context, before guest code ran.
+  if (!g.__sandvm_provided) {
+    const mine = new Set(glue.globals || []);
+    hidden('__sandvm_provided', Object.keys(g).filter((k) => !mine.has(k)));
+  }
+  const provided = new Set(g.__sandvm_provided);
   for (const name of glue.tagged) g[name] = codec.decode(g[name]);
   for (const [name, isAsync] of glue.hosts) wrap(name, isAsync);
   hidden('__sandvm_glue', glue);
@@ -214,7 +221,7 @@ function install(g) {
   // sandvm/vm's copy-back.
   hidden('__sandvm_snapshot', () => {
     const out = {};
-    for (const k of Object.keys(g)) out[k] = g[k];
+    for (const k of Object.keys(g)) if (!provided.has(k) && typeof g[k] !== 'function') out[k] = g[k];
     return out;
   });
   return true;

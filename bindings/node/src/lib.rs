@@ -133,7 +133,14 @@ fn glue(ctx: &sandvm::Context, items: &[Item]) -> sandvm::Result<()> {
             _ => None,
         })
         .collect();
-    ctx.set_global("__sandvm_glue", &json!({ "tagged": tagged, "hosts": hosts }))
+    let globals: Vec<&str> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Global { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    ctx.set_global("__sandvm_glue", &json!({ "tagged": tagged, "hosts": hosts, "globals": globals }))
 }
 
 /// What a run runs.
@@ -259,8 +266,8 @@ impl NativeSandbox {
         let refresh = matches!(item, Item::HostFn { .. } | Item::Global { tagged: true, .. });
         exec.run(self.timeout, move |g: &mut Guest| {
             apply(&g.ctx, &shared, &item)?;
+            glue(&g.ctx, &lock(&shared.items))?;
             if refresh {
-                glue(&g.ctx, &lock(&shared.items))?;
                 // Decode and wrap again in the next run.
                 g.installed = None;
             }
