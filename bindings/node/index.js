@@ -247,7 +247,9 @@ class Script {
   }
 }
 
-/** Sandboxes per tenant: `new Pool({ workers, isolation, tenants: { name: sandboxOptions } })`. */
+/** Jobs per tenant: `new Pool({ workers, isolation, tenants: { name: sandboxOptions } })`. Each job runs
+ * in a fresh sandbox with its tenant's options (nothing leaks between jobs); at most `workers` jobs
+ * of one tenant run at a time, the rest wait in order. */
 class Pool {
   constructor(options = {}) {
     this.workers = Math.max(1, options.workers | 0 || 4);
@@ -257,43 +259,47 @@ class Pool {
     }
     this.isolation = isolation;
     this.tenants = new Map(Object.entries(options.tenants || {}));
-    this._live = new Map();
+    this._queues = new Map();
   }
 
-  _sandbox(tenant) {
+  async _acquire(tenant) {
+    let q = this._queues.get(tenant);
+    if (!q) {
+      q = { running: 0, waiting: [] };
+      this._queues.set(tenant, q);
+    }
+    if (q.running < this.workers) {
+      q.running++;
+      return q;
+    }
+    await new Promise((resolve) => q.waiting.push(resolve));
+    return q;
+  }
+
+  _release(q) {
+    const next = q.waiting.shift();
+    if (next) next();
+    else q.running--;
+  }
+
+  /** Runs one job for `tenant`; resolves with its report (see `Sandbox.execute`). */
+  async execute(tenant, job = {}) {
     const opts = this.tenants.get(tenant);
     if (!opts) throw new SandboxError('unknown_tenant', `unknown tenant '${tenant}'`);
-    let ring = this._live.get(tenant);
-    if (!ring) {
-      ring = { boxes: [], busy: [], next: 0 };
-      this._live.set(tenant, ring);
-    }
-    let i = ring.busy.findIndex((b) => b === 0);
-    if (i < 0 && ring.boxes.length < this.workers) {
-      ring.boxes.push(null);
-      ring.busy.push(0);
-      i = ring.boxes.length - 1;
-    }
-    if (i < 0) i = ring.next++ % ring.boxes.length;
-    return { ring, i, opts };
-  }
-
-  /** Runs one job for `tenant` in a fresh sandbox on one of the tenant's worker slots. */
-  async execute(tenant, job = {}) {
-    const { ring, i, opts } = this._sandbox(tenant);
-    ring.busy[i]++;
-    const box = new Sandbox({ ...opts, globals: { ...(opts.globals || {}), ...(job.globals || {}) } });
+    const q = await this._acquire(tenant);
+    let box;
     try {
+      box = new Sandbox({ ...opts, globals: { ...(opts.globals || {}), ...(job.globals || {}) } });
       return await box.execute(job.code, { filename: job.filename });
     } finally {
-      box.dispose();
-      ring.busy[i]--;
+      if (box) box.dispose();
+      this._release(q);
     }
   }
 
-  /** Disposes nothing that outlives a job; kept for isolated-vm-style code. */
+  /** Forgets the queues (jobs in flight finish). */
   close() {
-    this._live.clear();
+    this._queues.clear();
   }
 }
 
