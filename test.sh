@@ -38,6 +38,20 @@ out=$(cargo run -q -p sandvm-cli -- run examples/hello.js)
 echo "$out"
 grep -q "hello, world" <<<"$out"
 
+echo "== Node.js package (bindings/node): build the addon, node --test, the README example, npm pack"
+(
+  cd bindings/node
+  npm run --silent build:debug
+  node --expose-gc --test test/
+  node examples/quickstart.js | tee /dev/stderr | grep -qx "17.5"
+  # The packed tarball installs offline and works without the source tree.
+  pack_dir=$(mktemp -d)
+  trap 'rm -rf "$pack_dir"' EXIT
+  npm pack --silent --pack-destination "$pack_dir" >/dev/null
+  (cd "$pack_dir" && npm init -y >/dev/null && npm install --offline --no-audit --no-fund --silent ./sandvm-*.tgz \
+    && node -e "const { Sandbox } = require('sandvm'); if (new Sandbox().runSync('6 * 7') !== 42) process.exit(1); console.log('npm pack: installed tarball works')")
+)
+
 echo "== mixed soak, scaled down (scripts/soak.sh runs 1,000,000)"
 cargo run -q -p sandvm --example mixed_soak -- 20000 32 | tail -n 1
 

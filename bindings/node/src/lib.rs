@@ -46,9 +46,12 @@ enum Item {
     HostFn { name: String, is_async: bool },
 }
 
+/// Where the answer to one host call goes: a tagged-JSON value or an error message.
+type Answer = mpsc::Sender<Result<Json, String>>;
+
 /// One host call waiting for its answer from the main thread.
 enum Event {
-    Call { name: String, args: Json, reply: mpsc::Sender<Result<Json, String>> },
+    Call { name: String, args: Json, reply: Answer },
     Done(Json),
 }
 
@@ -162,7 +165,7 @@ pub struct NativeSandbox {
 #[napi]
 pub struct NativeRun {
     events: Mutex<Option<UnboundedReceiver<Event>>>,
-    pending: Mutex<Option<(u32, mpsc::Sender<Result<Json, String>>)>>,
+    pending: Mutex<Option<(u32, Answer)>>,
     calls: std::sync::atomic::AtomicU32,
 }
 
@@ -174,7 +177,9 @@ fn event_json(run: &NativeRun, ev: Option<Event>) -> Json {
             json!({ "type": "call", "id": id, "name": name, "args": args })
         }
         Some(Event::Done(report)) => json!({ "type": "done", "report": report }),
-        None => json!({ "type": "done", "report": report_of(&Err(sandvm::Error::Host("the run ended without a result".into())), vec![], &Default::default()) }),
+        None => {
+            json!({ "type": "done", "report": report_of(&Err(sandvm::Error::Host("the run ended without a result".into())), vec![], &Default::default()) })
+        }
     }
 }
 
@@ -234,16 +239,19 @@ impl NativeSandbox {
         let setup_shared = shared.clone();
         let limits = opts.limits.clone();
         let ctx_opts = opts.context.clone();
-        let exec = sandvm::Executor::new(sandvm::ExecutorConfig { name: "sandvm-node".into(), ..Default::default() }, move || {
-            let rt = sandvm::Runtime::new(limits.clone())?;
-            let ctx = sandvm::Context::new(&rt, ctx_opts.clone())?;
-            let items = lock(&setup_shared.items).clone();
-            for item in &items {
-                apply(&ctx, &setup_shared, item)?;
-            }
-            glue(&ctx, &items)?;
-            Ok(Guest { ctx, installed: None })
-        })
+        let exec = sandvm::Executor::new(
+            sandvm::ExecutorConfig { name: "sandvm-node".into(), ..Default::default() },
+            move || {
+                let rt = sandvm::Runtime::new(limits.clone())?;
+                let ctx = sandvm::Context::new(&rt, ctx_opts.clone())?;
+                let items = lock(&setup_shared.items).clone();
+                for item in &items {
+                    apply(&ctx, &setup_shared, item)?;
+                }
+                glue(&ctx, &items)?;
+                Ok(Guest { ctx, installed: None })
+            },
+        )
         .map_err(err)?;
         Ok(NativeSandbox { exec: Mutex::new(Some(exec)), shared, timeout: opts.limits.timeout })
     }

@@ -106,3 +106,38 @@ pub(crate) fn parse(o: &Json) -> Result<Options, String> {
     }
     Ok(Options { limits, context })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn units_are_converted() {
+        let o = parse(&json!({ "timeout": 250, "memoryLimit": 8, "stackSize": 512, "maxOutput": 100 })).unwrap();
+        assert_eq!(o.limits.timeout, Some(Duration::from_millis(250)));
+        assert_eq!(o.limits.memory, 8 * 1024 * 1024);
+        assert_eq!(o.limits.stack, 512 * 1024);
+        assert_eq!(o.limits.max_output, 100);
+        let d = parse(&json!({})).unwrap();
+        assert_eq!(d.limits.timeout, sandvm::Limits::default().timeout);
+    }
+
+    #[test]
+    fn bad_options_are_named() {
+        for (bad, field) in [
+            (json!({ "timeout": "soon" }), "timeout"),
+            (json!({ "memoryLimit": -1 }), "memoryLimit"),
+            (json!({ "capabilities": ["fs"] }), "unknown capability"),
+            (json!({ "capabilities": "all" }), "capabilities"),
+            (json!({ "deterministic": 3 }), "deterministic"),
+            (json!({ "deterministic": { "seed": -2 } }), "seed"),
+            (json!({ "modules": { "map": { "a.js": 1 } } }), "modules.map"),
+            (json!({ "modules": { "root": "/nonexistent/sandvm" } }), "directory"),
+            (json!(7), "options must be an object"),
+        ] {
+            let e = parse(&bad).err().unwrap_or_default();
+            assert!(e.contains(field), "{bad}: {e}");
+        }
+    }
+}
