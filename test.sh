@@ -44,6 +44,9 @@ echo "== Node.js package (bindings/node): build the addon, node --test, the READ
   npm run --silent build:debug
   node --expose-gc --test test/
   node examples/quickstart.js | tee /dev/stderr | grep -qx "17.5"
+  # The README blocks are this example, verbatim (less its first comment line).
+  node -e "const fs = require('fs'); const ex = fs.readFileSync('examples/quickstart.js', 'utf8').replace(/^\/\/.*\n/, '');
+    for (const f of ['../../README.md', 'README.md']) if (!fs.readFileSync(f, 'utf8').includes(ex)) { console.error(f + ': the example block differs from examples/quickstart.js'); process.exit(1); }"
   # The packed tarball installs offline and works without the source tree.
   pack_dir=$(mktemp -d)
   trap 'rm -rf "$pack_dir"' EXIT
