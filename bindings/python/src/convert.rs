@@ -100,10 +100,9 @@ pub fn to_py<'py>(py: Python<'py>, v: &Json) -> PyResult<Bound<'py, PyAny>> {
         Json::Null => py.None().into_bound(py),
         Json::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
         Json::Number(n) => {
-            if let Some(i) = n.as_i64() {
+            // Guest numbers are doubles: integers beyond 2^53 come back as the float they are.
+            if let Some(i) = n.as_i64().filter(|i| i128::from(*i).abs() <= EXACT) {
                 i.into_pyobject(py)?.into_any()
-            } else if let Some(u) = n.as_u64() {
-                u.into_pyobject(py)?.into_any()
             } else {
                 PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any()
             }
