@@ -413,12 +413,13 @@ impl Sandbox {
     }
 
     /// Evaluates `code` without blocking the asyncio event loop; awaits the completion value.
-    fn run_async<'py>(&self, py: Python<'py>, code: String) -> PyResult<Bound<'py, PyAny>> {
+    /// The job is queued at once; the awaitable must be awaited in a running event loop.
+    fn run_async(&self, py: Python<'_>, code: String) -> PyResult<wait::Pending> {
         let ticket = self.submit_run(py, move |ctx| ctx.eval(&code))?;
         let cancel = ticket.cancel_handle();
         let settle: wait::Settle<sandvm::Result<RunOut>> =
             Box::new(|py, out| value_of(py, out.unwrap_or_else(RunOut::failed)));
-        wait::to_asyncio(py, ticket, settle, move || cancel.cancel())
+        Ok(wait::Pending::new(ticket, settle, move || cancel.cancel()))
     }
 
     /// Calls the guest's global function `name` with copies of `args`; returns its result.

@@ -185,9 +185,56 @@ where
     Ok(future)
 }
 
+type Start = Box<dyn for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyAny>> + Send>;
+
+/// What `run_async` returns: an awaitable whose job is already queued; awaiting it (in a
+/// running event loop, e.g. under `asyncio.run`) waits for the answer without blocking.
+#[pyclass(module = "sandvm._sandvm")]
+pub struct Pending {
+    start: Mutex<Option<Start>>,
+    cancel: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Pending {
+    /// An awaitable running `fut`; see [`to_asyncio`].
+    pub fn new<F>(fut: F, settle: Settle<F::Output>, cancel: impl Fn() + Send + Sync + 'static) -> Pending
+    where
+        F: Future + Send + 'static,
+        F::Output: Send,
+    {
+        let cancel = Arc::new(cancel);
+        let c2 = cancel.clone();
+        let start: Start = Box::new(move |py| to_asyncio(py, fut, settle, move || c2()));
+        Pending { start: Mutex::new(Some(start)), cancel: Mutex::new(Some(Box::new(move || cancel()))) }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // Never awaited: nobody wants the answer.
+        if self.start.get_mut().map(|s| s.is_some()).unwrap_or(false) {
+            if let Some(c) = self.cancel.get_mut().ok().and_then(Option::take) {
+                c();
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl Pending {
+    fn __await__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let start = self.start.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(start) = start else {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err("this run_async result was already awaited"));
+        };
+        start(py)?.call_method0("__await__")
+    }
+}
+
 /// Registers the helper classes.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<AsyncDone>()?;
     m.add_class::<AsyncCancel>()?;
+    m.add_class::<Pending>()?;
     Ok(())
 }
