@@ -31,9 +31,8 @@ fn to_json_at(v: &Bound<'_, PyAny>, path: &mut Vec<usize>, at: &str) -> PyResult
         return Ok(Json::Bool(b.is_true()));
     }
     if v.is_instance_of::<PyInt>() {
-        let i: i128 = v
-            .extract()
-            .map_err(|_| PyTypeError::new_err(format!("{at}: integer out of range for JavaScript")))?;
+        let i: i128 =
+            v.extract().map_err(|_| PyTypeError::new_err(format!("{at}: integer out of range for JavaScript")))?;
         if !(-EXACT..=EXACT).contains(&i) {
             return Err(PyTypeError::new_err(format!(
                 "{at}: integer {i} is beyond 2^53 and has no exact JavaScript number (pass it as a str)"
@@ -61,10 +60,7 @@ fn to_json_at(v: &Bound<'_, PyAny>, path: &mut Vec<usize>, at: &str) -> PyResult
         return Err(PyTypeError::new_err(format!("{at}: the value contains a cycle")));
     }
     if path.len() >= sandvm::MAX_JSON_DEPTH {
-        return Err(PyTypeError::new_err(format!(
-            "{at}: nested deeper than {} levels",
-            sandvm::MAX_JSON_DEPTH
-        )));
+        return Err(PyTypeError::new_err(format!("{at}: nested deeper than {} levels", sandvm::MAX_JSON_DEPTH)));
     }
     path.push(id);
     let out = if is_list {

@@ -61,7 +61,11 @@ impl Pool {
         let isolation = match isolation {
             "thread" => Isolation::Thread,
             "process" => Isolation::Process,
-            other => return Err(PyValueError::new_err(format!("isolation must be \"thread\" or \"process\", got {other:?}"))),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "isolation must be \"thread\" or \"process\", got {other:?}"
+                )))
+            }
         };
         if isolation == Isolation::Process && worker_binary.is_none() {
             return Err(PyValueError::new_err(

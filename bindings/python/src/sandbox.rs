@@ -54,7 +54,9 @@ impl Options {
         let timeout = match timeout {
             None => None,
             Some(t) if t.is_finite() && t > 0.0 && t <= 86_400.0 => Some(Duration::from_secs_f64(t)),
-            Some(t) => return Err(PyValueError::new_err(format!("timeout must be > 0 seconds and at most a day, got {t}"))),
+            Some(t) => {
+                return Err(PyValueError::new_err(format!("timeout must be > 0 seconds and at most a day, got {t}")))
+            }
         };
         if !(memory_mb.is_finite() && (1.0..=65_536.0).contains(&memory_mb)) {
             return Err(PyValueError::new_err(format!("memory_mb must be between 1 and 65536, got {memory_mb}")));
@@ -78,9 +80,11 @@ impl Options {
         } else if deterministic.is_none() {
             None
         } else {
-            Some(deterministic.extract::<u64>().map_err(|_| {
-                PyTypeError::new_err("deterministic must be a bool or a non-negative int seed")
-            })?)
+            Some(
+                deterministic
+                    .extract::<u64>()
+                    .map_err(|_| PyTypeError::new_err("deterministic must be a bool or a non-negative int seed"))?,
+            )
         };
         let mut context = ContextOptions::default().freeze_intrinsics(freeze).capabilities(caps);
         if let Some(seed) = seed {
@@ -206,7 +210,12 @@ impl Report {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("Report(status={:?}, display={:?}, error={})", self.status, self.display, self.error.bind(py).repr()?))
+        Ok(format!(
+            "Report(status={:?}, display={:?}, error={})",
+            self.status,
+            self.display,
+            self.error.bind(py).repr()?
+        ))
     }
 }
 
@@ -450,7 +459,13 @@ impl Sandbox {
     /// (bytes from `Script.cached_data`), loads the compiled form instead; tampered or
     /// foreign bytes raise `SandboxError` with kind `cached_data_rejected`.
     #[pyo3(signature = (code, *, filename="<script>".to_string(), cached_data=None))]
-    fn compile(&self, py: Python<'_>, code: String, filename: String, cached_data: Option<Vec<u8>>) -> PyResult<Script> {
+    fn compile(
+        &self,
+        py: Python<'_>,
+        code: String,
+        filename: String,
+        cached_data: Option<Vec<u8>>,
+    ) -> PyResult<Script> {
         let exec = self.executor(py)?;
         let ticket = exec.submit(None, move |_: &mut SandboxState| match cached_data {
             Some(bytes) => sandvm::Script::with_cached_data(&code, &bytes),
