@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use sandvm::{Context, ContextOptions, Executor, ExecutorConfig, Limits, Runtime};
 use serde_json::{json, Value as Json};
 
+type Job = Box<dyn FnOnce(&mut Context) -> sandvm::Result<sandvm::Completion> + Send>;
+
 const WARM: &str = "[1,2,3].map(v=>v*2).reduce((a,b)=>a+b)";
 
 /// Median seconds per call of `f` over 5 batches.
@@ -45,9 +47,7 @@ fn main() -> sandvm::Result<()> {
         .map(|i| json!({"id": i, "name": format!("item {i}"), "tags": ["a", "b"], "price": i as f64 * 1.5, "ok": i % 2 == 0}))
         .collect();
     let doc = json!({ "items": items });
-    let run = |job: Box<dyn FnOnce(&mut Context) -> sandvm::Result<sandvm::Completion> + Send>| {
-        sb.run(None, job).and_then(|r| r).map(|c| c.value)
-    };
+    let run = |job: Job| sb.run(None, job).and_then(|r| r).map(|c| c.value);
     let fresh = per_op(|| {
         let l = limits.clone();
         let _ = fresh_exec.run(Some(Duration::from_secs(5)), move |_| {

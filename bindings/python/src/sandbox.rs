@@ -287,6 +287,58 @@ fn apply(ctx: &Context, op: &Op) -> sandvm::Result<()> {
     }
 }
 
+/// The asyncio loop driving the run in progress on this guest thread (`run_async`), and the
+/// run's deadline: an exposed `async def` is awaited on that loop until the deadline.
+struct AsyncDriver {
+    event_loop: Py<PyAny>,
+    deadline: Option<std::time::Instant>,
+}
+
+thread_local! {
+    static DRIVER: std::cell::RefCell<Option<AsyncDriver>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Clears [`DRIVER`] when the run ends, even by a panic.
+struct DriverGuard;
+
+impl DriverGuard {
+    fn set(d: AsyncDriver) -> DriverGuard {
+        DRIVER.with(|c| *c.borrow_mut() = Some(d));
+        DriverGuard
+    }
+}
+
+impl Drop for DriverGuard {
+    fn drop(&mut self) {
+        DRIVER.with(|c| c.borrow_mut().take());
+    }
+}
+
+/// Awaits a coroutine returned by an exposed function on the loop driving this run, at most
+/// until the run's deadline (then the coroutine is cancelled and the run times out).
+fn await_on_driver<'py>(py: Python<'py>, coro: &Bound<'py, PyAny>) -> Result<Bound<'py, PyAny>, String> {
+    let driver = DRIVER.with(|c| c.borrow().as_ref().map(|d| (d.event_loop.clone_ref(py), d.deadline)));
+    let Some((event_loop, deadline)) = driver else {
+        let _ = coro.call_method0("close");
+        return Err("an async Python function can only be called from a run driven by run_async".into());
+    };
+    let asyncio = py.import("asyncio").map_err(|e| e.to_string())?;
+    let fut = asyncio.call_method1("run_coroutine_threadsafe", (coro, event_loop)).map_err(|e| e.to_string())?;
+    let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()).as_secs_f64());
+    // `result` waits with the GIL released.
+    match fut.call_method1("result", (left,)) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let _ = fut.call_method0("cancel");
+            if e.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py) {
+                Err("the async function did not finish before the run's deadline".into())
+            } else {
+                Err(e.value(py).str().map(|s| s.to_string()).unwrap_or_default())
+            }
+        }
+    }
+}
+
 /// Calls an exposed Python function on the guest thread (taking the GIL). A Python exception
 /// becomes a guest `Error` carrying its message only.
 fn call_python(f: &Py<PyAny>, args: Vec<Json>) -> Result<Json, String> {
@@ -303,10 +355,9 @@ fn call_python(f: &Py<PyAny>, args: Vec<Json>) -> Result<Json, String> {
         };
         let items = args.iter().map(|a| convert::to_py(py, a)).collect::<PyResult<Vec<_>>>().map_err(message)?;
         let tuple = PyTuple::new(py, items).map_err(message)?;
-        let r = f.bind(py).call1(tuple).map_err(message)?;
+        let mut r = f.bind(py).call1(tuple).map_err(message)?;
         if r.hasattr("__await__").unwrap_or(false) {
-            let _ = r.call_method0("close");
-            return Err("an async Python function cannot be called from a synchronous run".into());
+            r = await_on_driver(py, &r)?;
         }
         convert::to_json(&r).map_err(message)
     })
@@ -323,6 +374,7 @@ pub struct Sandbox {
     exec: Mutex<Option<Executor<SandboxState>>>,
     ops: Arc<Mutex<Vec<Op>>>,
     last: Arc<Mutex<Stats>>,
+    timeout: Option<Duration>,
 }
 
 impl Sandbox {
@@ -392,6 +444,7 @@ impl Sandbox {
         let det = deterministic.cloned().unwrap_or_else(|| py.None().into_bound(py));
         let opts = Options::parse(globals, timeout, memory_mb, capabilities, freeze, &det)?;
         let ops: Arc<Mutex<Vec<Op>>> = Arc::new(Mutex::new(Vec::new()));
+        let timeout = opts.limits.timeout;
         let replay = ops.clone();
         let config = ExecutorConfig { name: "sandvm-py-sandbox".into(), ..Default::default() };
         let exec = py
@@ -406,7 +459,7 @@ impl Sandbox {
                 })
             })
             .map_err(|e| errors::from_error(py, &e))?;
-        Ok(Sandbox { exec: Mutex::new(Some(exec)), ops, last: Arc::new(Mutex::new(Stats::default())) })
+        Ok(Sandbox { exec: Mutex::new(Some(exec)), ops, last: Arc::new(Mutex::new(Stats::default())), timeout })
     }
 
     /// Evaluates `code` and returns its completion value; raises the guest's error.
@@ -422,9 +475,17 @@ impl Sandbox {
     }
 
     /// Evaluates `code` without blocking the asyncio event loop; awaits the completion value.
-    /// The job is queued at once; the awaitable must be awaited in a running event loop.
+    /// Must be called with an event loop running in this thread; the job is queued at once.
+    /// Exposed `async def` functions called by the guest are awaited on that loop (the guest
+    /// sees their result synchronously), within the run's deadline.
     fn run_async(&self, py: Python<'_>, code: String) -> PyResult<wait::Pending> {
-        let ticket = self.submit_run(py, move |ctx| ctx.eval(&code))?;
+        let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?.unbind();
+        let timeout = self.timeout;
+        let ticket = self.submit_run(py, move |ctx| {
+            let deadline = timeout.map(|t| std::time::Instant::now() + t);
+            let _driver = DriverGuard::set(AsyncDriver { event_loop, deadline });
+            ctx.eval(&code)
+        })?;
         let cancel = ticket.cancel_handle();
         let settle: wait::Settle<sandvm::Result<RunOut>> =
             Box::new(|py, out| value_of(py, out.unwrap_or_else(RunOut::failed)));

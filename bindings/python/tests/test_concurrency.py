@@ -142,3 +142,33 @@ def test_many_sandboxes_created_and_dropped_keep_rss_flat():
     churn(1000)
     grown = rss_kib() - base
     assert grown < 20 * 1024, f"RSS grew by {grown} KiB over 1000 sandboxes"
+
+
+def test_async_exposed_functions_are_awaited_within_the_deadline():
+    async def price(item):
+        await asyncio.sleep(0.01)
+        return {"item": item, "price": 3}
+
+    async def never():
+        await asyncio.sleep(30)
+
+    async def main():
+        sb = sandvm.Sandbox(timeout=2)
+        sb.expose("price", price)
+        value = await sb.run_async("[price('tea').price * 2, price('milk').item]")
+        with pytest.raises(sandvm.GuestError) as e:
+            sb.run("price('tea')")  # a synchronous run has no loop to await on
+        assert "run_async" in e.value.message
+        short = sandvm.Sandbox(timeout=0.2)
+        short.expose("never", never)
+        start = time.monotonic()
+        with pytest.raises((sandvm.TimeoutError, sandvm.GuestError)):
+            await short.run_async("never()")
+        took = time.monotonic() - start
+        sb.close()
+        short.close()
+        return value, took
+
+    value, took = asyncio.run(main())
+    assert value == [6, "milk"]
+    assert took < 2, took
