@@ -20,10 +20,11 @@ const EXACT: i128 = 1 << 53;
 /// non-finite float, a cycle, or nesting deeper than [`sandvm::MAX_JSON_DEPTH`].
 pub fn to_json(v: &Bound<'_, PyAny>) -> PyResult<Json> {
     let mut path = Vec::new();
-    to_json_at(v, &mut path, "value")
+    to_json_at(v, &mut path)
 }
 
-fn to_json_at(v: &Bound<'_, PyAny>, path: &mut Vec<usize>, at: &str) -> PyResult<Json> {
+/// `path` holds the containers being copied (their addresses), to find cycles.
+fn to_json_at(v: &Bound<'_, PyAny>, path: &mut Vec<usize>) -> PyResult<Json> {
     if v.is_none() {
         return Ok(Json::Null);
     }
@@ -31,11 +32,10 @@ fn to_json_at(v: &Bound<'_, PyAny>, path: &mut Vec<usize>, at: &str) -> PyResult
         return Ok(Json::Bool(b.is_true()));
     }
     if v.is_instance_of::<PyInt>() {
-        let i: i128 =
-            v.extract().map_err(|_| PyTypeError::new_err(format!("{at}: integer out of range for JavaScript")))?;
+        let i: i128 = v.extract().map_err(|_| PyTypeError::new_err("integer out of range for JavaScript"))?;
         if !(-EXACT..=EXACT).contains(&i) {
             return Err(PyTypeError::new_err(format!(
-                "{at}: integer {i} is beyond 2^53 and has no exact JavaScript number (pass it as a str)"
+                "integer {i} is beyond 2^53 and has no exact JavaScript number (pass it as a str)"
             )));
         }
         return Ok(Json::Number(Number::from(i as i64)));
@@ -44,7 +44,7 @@ fn to_json_at(v: &Bound<'_, PyAny>, path: &mut Vec<usize>, at: &str) -> PyResult
         let x = f.value();
         return Number::from_f64(x)
             .map(Json::Number)
-            .ok_or_else(|| PyTypeError::new_err(format!("{at}: {x} has no JSON form")));
+            .ok_or_else(|| PyTypeError::new_err(format!("{x} has no JSON form")));
     }
     if let Ok(s) = v.cast::<PyString>() {
         return Ok(Json::String(s.to_cow()?.into_owned()));
@@ -53,32 +53,29 @@ fn to_json_at(v: &Bound<'_, PyAny>, path: &mut Vec<usize>, at: &str) -> PyResult
     let is_dict = v.is_instance_of::<PyDict>();
     if !is_list && !is_dict {
         let ty = v.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
-        return Err(PyTypeError::new_err(format!("{at}: values of type {ty} cannot be copied into the sandbox")));
+        return Err(PyTypeError::new_err(format!("values of type {ty} cannot be copied into the sandbox")));
     }
     let id = v.as_ptr() as usize;
     if path.contains(&id) {
-        return Err(PyTypeError::new_err(format!("{at}: the value contains a cycle")));
+        return Err(PyTypeError::new_err("the value contains a cycle"));
     }
     if path.len() >= sandvm::MAX_JSON_DEPTH {
-        return Err(PyTypeError::new_err(format!("{at}: nested deeper than {} levels", sandvm::MAX_JSON_DEPTH)));
+        return Err(PyTypeError::new_err(format!("nested deeper than {} levels", sandvm::MAX_JSON_DEPTH)));
     }
     path.push(id);
     let out = if is_list {
         let mut items = Vec::new();
-        for (i, item) in v.try_iter()?.enumerate() {
-            items.push(to_json_at(&item?, path, &format!("{at}[{i}]"))?);
+        for item in v.try_iter()? {
+            items.push(to_json_at(&item?, path)?);
         }
         Json::Array(items)
     } else {
         let d = v.cast::<PyDict>()?;
         let mut map = Map::new();
         for (k, item) in d.iter() {
-            let key = k
-                .cast::<PyString>()
-                .map_err(|_| PyTypeError::new_err(format!("{at}: dict keys must be str")))?
-                .to_cow()?
-                .into_owned();
-            let child = to_json_at(&item, path, &format!("{at}[{key:?}]"))?;
+            let key =
+                k.cast::<PyString>().map_err(|_| PyTypeError::new_err("dict keys must be str"))?.to_cow()?.into_owned();
+            let child = to_json_at(&item, path)?;
             map.insert(key, child);
         }
         Json::Object(map)
