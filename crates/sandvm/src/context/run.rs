@@ -124,7 +124,20 @@ impl Context {
                     }
                 }
                 let display = display_of(&ctx, &v);
-                let value = convert::to_json(&ctx, &v);
+                let finisher = self.finisher.borrow().clone();
+                let finished = match finisher.and_then(|n| ctx.globals().get::<_, Function>(n.as_str()).ok()) {
+                    Some(f) => match f.call::<_, Value>((v.clone(),)) {
+                        Ok(out) => out,
+                        Err(e) => {
+                            return match caught(&ctx, e)? {
+                                Err(exc) => Err(exception_to_error(&ctx, exc, false)),
+                                Ok(_) => Err(host("finisher failed")),
+                            }
+                        }
+                    },
+                    None => v.clone(),
+                };
+                let value = convert::to_json(&ctx, &finished);
                 if let Some(e) = watch.tripped().error() {
                     return Err(e);
                 }
