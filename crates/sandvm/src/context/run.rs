@@ -126,7 +126,24 @@ impl Context {
                 // Only what the caller asked for: rendering and copying can cost more than
                 // the run itself (and can run guest code: getters, proxies, toJSON).
                 let display = if want.display { display_of(&ctx, &v) } else { String::new() };
-                let value = if want.value { convert::to_json(&ctx, &v) } else { None };
+                let value = if want.value {
+                    let finisher = self.finisher.borrow().clone();
+                    let finished = match finisher.and_then(|n| ctx.globals().get::<_, Function>(n.as_str()).ok()) {
+                        Some(f) => match f.call::<_, Value>((v.clone(),)) {
+                            Ok(out) => out,
+                            Err(e) => {
+                                return match caught(&ctx, e)? {
+                                    Err(exc) => Err(exception_to_error(&ctx, exc, false)),
+                                    Ok(_) => Err(host("finisher failed")),
+                                }
+                            }
+                        },
+                        None => v.clone(),
+                    };
+                    convert::to_json(&ctx, &finished)
+                } else {
+                    None
+                };
                 if let Some(e) = watch.tripped().error() {
                     return Err(e);
                 }
