@@ -107,11 +107,15 @@ function measurePair(budgetMs, a, b) {
   return [total, med(sa), med(sb)];
 }
 
-/** The timeout_overhead workload from a run without and a run with a timeout. */
+/** The timeout_overhead workload from a run without and a run with a timeout: ns/op is the
+ * overhead (with minus without), the percentage is in extra (same contract as bench.rs). */
 function timeoutOverhead(b, without, withTimeout) {
   measurePair(b / 4, without, withTimeout); // warm up (JIT tiers)
   const [n, base, timed] = measurePair(b, without, withTimeout);
-  return { m: [n, timed], extra: { without_timeout_ns: base, overhead_pct: (timed / base - 1) * 100 } };
+  return {
+    m: [n, timed - base],
+    extra: { without_timeout_ns: base, with_timeout_ns: timed, overhead_pct: (timed / base - 1) * 100 },
+  };
 }
 
 function gc() {
@@ -123,8 +127,9 @@ function rss() {
   return process.memoryUsage().rss;
 }
 
-const LOOP = '(() => { let s = 0; for (let i = 0; i < 1000; i++) s += i; return s })()';
-const SCRIPT = "var n = (typeof n === 'number' ? n : 0) + 1; n * 2";
+// The same sources as EVAL_SRC and SCRIPT_SRC in crates/sandvm-cli/src/bench.rs.
+const EVAL_SRC = '[1,2,3].map(v=>v*2).reduce((a,b)=>a+b)';
+const SCRIPT = 'globalThis.x = (globalThis.x|0)+1';
 const FIB = 'function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2) }';
 
 /** The 10 KB object of `json_roundtrip_10kb` in bench.rs, key for key. */
@@ -149,7 +154,7 @@ function nodeVm() {
     },
     eval_small(b) {
       const ctx = vm.createContext({});
-      return { m: measure(b, () => sink(vm.runInContext('1+1', ctx))) };
+      return { m: measure(b, () => sink(vm.runInContext(EVAL_SRC, ctx))) };
     },
     script_run_cached(b) {
       const ctx = vm.createContext({});
@@ -160,8 +165,8 @@ function nodeVm() {
       const ctx = vm.createContext({});
       return timeoutOverhead(
         b,
-        () => sink(vm.runInContext(LOOP, ctx)),
-        () => sink(vm.runInContext(LOOP, ctx, { timeout: 10000 })),
+        () => sink(vm.runInContext(EVAL_SRC, ctx)),
+        () => sink(vm.runInContext(EVAL_SRC, ctx, { timeout: 10000 })),
       );
     },
     fib27(b) {
@@ -202,7 +207,7 @@ function vm2() {
     },
     eval_small(b) {
       const v = new VM();
-      return { m: measure(b, () => sink(v.run('1+1'))) };
+      return { m: measure(b, () => sink(v.run(EVAL_SRC))) };
     },
     script_run_cached(b) {
       const v = new VM();
@@ -212,7 +217,7 @@ function vm2() {
     timeout_overhead(b) {
       const plain = new VM();
       const timed = new VM({ timeout: 10000 });
-      return timeoutOverhead(b, () => sink(plain.run(LOOP)), () => sink(timed.run(LOOP)));
+      return timeoutOverhead(b, () => sink(plain.run(EVAL_SRC)), () => sink(timed.run(EVAL_SRC)));
     },
     fib27(b) {
       const v = new VM();
@@ -270,7 +275,7 @@ function isolatedVm() {
     },
     eval_small(b) {
       const ctx = isolate().createContextSync();
-      return { m: measure(b, () => sink(ctx.evalSync('1+1'))) };
+      return { m: measure(b, () => sink(ctx.evalSync(EVAL_SRC))) };
     },
     script_run_cached(b) {
       const iso = isolate();
@@ -280,7 +285,7 @@ function isolatedVm() {
     },
     timeout_overhead(b) {
       const ctx = isolate().createContextSync();
-      return timeoutOverhead(b, () => sink(ctx.evalSync(LOOP)), () => sink(ctx.evalSync(LOOP, { timeout: 10000 })));
+      return timeoutOverhead(b, () => sink(ctx.evalSync(EVAL_SRC)), () => sink(ctx.evalSync(EVAL_SRC, { timeout: 10000 })));
     },
     fib27(b) {
       const ctx = isolate().createContextSync();
@@ -416,7 +421,8 @@ function memoryChild(engineName) {
   const keep = engine.memory(N);
   const ns = Number(process.hrtime.bigint() - t) / N;
   gc();
-  const extra = { rss_bytes_per_context: Math.round((rss() - rss0) / N) };
+  const perContext = Math.round((rss() - rss0) / N);
+  const extra = { bytes_per_context: perContext, rss_bytes_per_context: perContext };
   if (engine.memoryIsolates) {
     const M = 100;
     gc();

@@ -26,7 +26,7 @@ use crate::{ContextOptions, Error, Result, Runtime};
 pub use eval::{CompiledFunction, EvalOptions};
 use host_fn::Setup;
 pub(crate) use host_fn::{call_host, HostFn, HostThrow};
-pub use outcome::{run_in_new_context, Completion, Outcome, Stats};
+pub use outcome::{run_in_new_context, Completion, Outcome, Stats, Want};
 
 #[derive(Default)]
 pub(super) struct Loaded {
