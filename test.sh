@@ -38,6 +38,39 @@ out=$(cargo run -q -p sandvm-cli -- run examples/hello.js)
 echo "$out"
 grep -q "hello, world" <<<"$out"
 
+echo "== Node.js package (bindings/node): build the addon, node --test, the README example, npm pack"
+(
+  cd bindings/node
+  npm run --silent build:debug
+  node --expose-gc --test test/
+  node examples/quickstart.js | tee /dev/stderr | grep -qx "17.5"
+  # The README blocks are this example, verbatim (less its first comment line).
+  node -e "const fs = require('fs'); const ex = fs.readFileSync('examples/quickstart.js', 'utf8').replace(/^\/\/.*\n/, '');
+    for (const f of ['../../README.md', 'README.md']) if (!fs.readFileSync(f, 'utf8').includes(ex)) { console.error(f + ': the example block differs from examples/quickstart.js'); process.exit(1); }"
+  # The packed tarball installs offline and works without the source tree.
+  pack_dir=$(mktemp -d)
+  trap 'rm -rf "$pack_dir"' EXIT
+  npm pack --silent --pack-destination "$pack_dir" >/dev/null
+  (cd "$pack_dir" && npm init -y >/dev/null && npm install --offline --no-audit --no-fund --silent ./sandvm-*.tgz \
+    && node -e "const { Sandbox } = require('sandvm'); if (new Sandbox().runSync('6 * 7') !== 42) process.exit(1); console.log('npm pack: installed tarball works')")
+)
+
+echo "== Python package (bindings/python): build, pytest, examples"
+# The venv .ci/run makes (python3 -m venv target/py-venv; pip install maturin pytest hypothesis).
+if [ -x target/py-venv/bin/python ] && target/py-venv/bin/python -c "import maturin, pytest, hypothesis" 2>/dev/null; then
+  py=$PWD/target/py-venv/bin/python
+  "$py" -m pip install -q --disable-pip-version-check --no-build-isolation ./bindings/python
+  (cd bindings/python && "$py" -m pytest -q -p no:cacheprovider tests)
+  for ex in bindings/python/examples/*.py; do
+    echo "-- $ex"
+    "$py" "$ex" >/dev/null
+  done
+elif [ -n "${CI:-}" ]; then
+  echo "the Python venv is missing (.ci/run makes target/py-venv)" >&2; exit 1
+else
+  echo "notice: no target/py-venv with maturin, pytest and hypothesis (see .ci/run): Python package not tested"
+fi
+
 echo "== mixed soak, scaled down (scripts/soak.sh runs 1,000,000)"
 cargo run -q -p sandvm --example mixed_soak -- 20000 32 | tail -n 1
 

@@ -53,6 +53,29 @@ function measure(budgetMs, f) {
   return [total, samples[Math.floor(samples.length / 2)]];
 }
 
+/** `measure` for async work: the same batching, each call awaited. */
+async function measureAsync(budgetMs, f) {
+  const budget = BigInt(Math.round(budgetMs * 1e6));
+  let batch = 1;
+  for (;;) {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++) await f();
+    if (process.hrtime.bigint() - t >= budget / 20n || batch >= 1 << 24) break;
+    batch *= 2;
+  }
+  const samples = [];
+  const start = process.hrtime.bigint();
+  let total = 0;
+  while (samples.length < 5 || (process.hrtime.bigint() - start < budget && samples.length < 50)) {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++) await f();
+    samples.push(Number(process.hrtime.bigint() - t) / batch);
+    total += batch;
+  }
+  samples.sort((a, b) => a - b);
+  return [total, samples[Math.floor(samples.length / 2)]];
+}
+
 /** Same as `measure_pair` (proposed for bench.rs): alternating batches of `a` and `b`, so load
  * changes on a shared machine hit both alike. Returns [iterations, median a, median b]. */
 function measurePair(budgetMs, a, b) {
@@ -84,11 +107,15 @@ function measurePair(budgetMs, a, b) {
   return [total, med(sa), med(sb)];
 }
 
-/** The timeout_overhead workload from a run without and a run with a timeout. */
+/** The timeout_overhead workload from a run without and a run with a timeout: ns/op is the
+ * overhead (with minus without), the percentage is in extra (same contract as bench.rs). */
 function timeoutOverhead(b, without, withTimeout) {
   measurePair(b / 4, without, withTimeout); // warm up (JIT tiers)
   const [n, base, timed] = measurePair(b, without, withTimeout);
-  return { m: [n, timed], extra: { without_timeout_ns: base, overhead_pct: (timed / base - 1) * 100 } };
+  return {
+    m: [n, timed - base],
+    extra: { without_timeout_ns: base, with_timeout_ns: timed, overhead_pct: (timed / base - 1) * 100 },
+  };
 }
 
 function gc() {
@@ -100,8 +127,9 @@ function rss() {
   return process.memoryUsage().rss;
 }
 
-const LOOP = '(() => { let s = 0; for (let i = 0; i < 1000; i++) s += i; return s })()';
-const SCRIPT = "var n = (typeof n === 'number' ? n : 0) + 1; n * 2";
+// The same sources as EVAL_SRC and SCRIPT_SRC in crates/sandvm-cli/src/bench.rs.
+const EVAL_SRC = '[1,2,3].map(v=>v*2).reduce((a,b)=>a+b)';
+const SCRIPT = 'globalThis.x = (globalThis.x|0)+1';
 const FIB = 'function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2) }';
 
 /** The 10 KB object of `json_roundtrip_10kb` in bench.rs, key for key. */
@@ -126,7 +154,7 @@ function nodeVm() {
     },
     eval_small(b) {
       const ctx = vm.createContext({});
-      return { m: measure(b, () => sink(vm.runInContext('1+1', ctx))) };
+      return { m: measure(b, () => sink(vm.runInContext(EVAL_SRC, ctx))) };
     },
     script_run_cached(b) {
       const ctx = vm.createContext({});
@@ -137,8 +165,8 @@ function nodeVm() {
       const ctx = vm.createContext({});
       return timeoutOverhead(
         b,
-        () => sink(vm.runInContext(LOOP, ctx)),
-        () => sink(vm.runInContext(LOOP, ctx, { timeout: 10000 })),
+        () => sink(vm.runInContext(EVAL_SRC, ctx)),
+        () => sink(vm.runInContext(EVAL_SRC, ctx, { timeout: 10000 })),
       );
     },
     fib27(b) {
@@ -179,7 +207,7 @@ function vm2() {
     },
     eval_small(b) {
       const v = new VM();
-      return { m: measure(b, () => sink(v.run('1+1'))) };
+      return { m: measure(b, () => sink(v.run(EVAL_SRC))) };
     },
     script_run_cached(b) {
       const v = new VM();
@@ -189,7 +217,7 @@ function vm2() {
     timeout_overhead(b) {
       const plain = new VM();
       const timed = new VM({ timeout: 10000 });
-      return timeoutOverhead(b, () => sink(plain.run(LOOP)), () => sink(timed.run(LOOP)));
+      return timeoutOverhead(b, () => sink(plain.run(EVAL_SRC)), () => sink(timed.run(EVAL_SRC)));
     },
     fib27(b) {
       const v = new VM();
@@ -247,7 +275,7 @@ function isolatedVm() {
     },
     eval_small(b) {
       const ctx = isolate().createContextSync();
-      return { m: measure(b, () => sink(ctx.evalSync('1+1'))) };
+      return { m: measure(b, () => sink(ctx.evalSync(EVAL_SRC))) };
     },
     script_run_cached(b) {
       const iso = isolate();
@@ -257,7 +285,7 @@ function isolatedVm() {
     },
     timeout_overhead(b) {
       const ctx = isolate().createContextSync();
-      return timeoutOverhead(b, () => sink(ctx.evalSync(LOOP)), () => sink(ctx.evalSync(LOOP, { timeout: 10000 })));
+      return timeoutOverhead(b, () => sink(ctx.evalSync(EVAL_SRC)), () => sink(ctx.evalSync(EVAL_SRC, { timeout: 10000 })));
     },
     fib27(b) {
       const ctx = isolate().createContextSync();
@@ -299,7 +327,76 @@ function isolatedVm() {
   };
 }
 
-const ENGINES = { 'node:vm': nodeVm, vm2, 'isolated-vm': isolatedVm };
+// The npm package of this repository (bindings/node), built with `npm run build` there.
+function sandvmNode() {
+  const { Sandbox } = require('../bindings/node');
+  const HOST_CALLS = 100;
+  return {
+    context_create(b) {
+      return {
+        m: measure(b, () => {
+          const s = new Sandbox();
+          sink(s.runSync('1+1'));
+          s.dispose();
+        }),
+      };
+    },
+    eval_small(b) {
+      const s = new Sandbox();
+      return { m: measure(b, () => sink(s.runSync('1+1'))) };
+    },
+    script_run_cached(b) {
+      const s = new Sandbox();
+      const script = s.compile(SCRIPT, { filename: 'bench.js' });
+      return { m: measure(b, () => sink(script.runSync(s))) };
+    },
+    timeout_overhead(b) {
+      // Every sandvm run has a deadline (default 1 s): both sides carry one.
+      const plain = new Sandbox();
+      const timed = new Sandbox({ timeout: 10000 });
+      return timeoutOverhead(b, () => sink(plain.runSync(LOOP)), () => sink(timed.runSync(LOOP)));
+    },
+    fib27(b) {
+      const s = new Sandbox({ timeout: 60000 });
+      s.runSync(FIB);
+      return { m: measure(b, () => sink(s.runSync('fib(27)'))) };
+    },
+    json_roundtrip_10kb(b) {
+      const s = new Sandbox();
+      const data = data10kb();
+      // Copied in and the string copied out, as isolated-vm's ExternalCopy.
+      return {
+        m: measure(b, () => {
+          s.setGlobal('data', data);
+          sink(s.runSync('JSON.stringify(data)'));
+        }),
+        extra: { json_bytes: JSON.stringify(data).length, by_reference: false },
+      };
+    },
+    async async_run_roundtrip(b) {
+      const s = new Sandbox();
+      return { m: await measureAsync(b, async () => sink(await s.run('1'))) };
+    },
+    async async_host_call(b) {
+      const s = new Sandbox();
+      s.expose('h', async (x) => x + 1);
+      const code = `(async () => { let t = 0; for (let i = 0; i < ${HOST_CALLS}; i++) t += await h(i); return t })()`;
+      const [n, ns] = await measureAsync(b, async () => sink(await s.run(code)));
+      return { m: [n * HOST_CALLS, ns / HOST_CALLS], extra: { calls_per_run: HOST_CALLS } };
+    },
+    memory(n) {
+      const keep = [];
+      for (let i = 0; i < n; i++) {
+        const s = new Sandbox();
+        s.runSync('1+1');
+        keep.push(s);
+      }
+      return keep;
+    },
+  };
+}
+
+const ENGINES = { 'node:vm': nodeVm, vm2, 'isolated-vm': isolatedVm, sandvm: sandvmNode };
 const ORDER = [
   'context_create',
   'isolate_create',
@@ -308,6 +405,8 @@ const ORDER = [
   'timeout_overhead',
   'fib27',
   'json_roundtrip_10kb',
+  'async_run_roundtrip',
+  'async_host_call',
   'memory_per_context',
 ];
 
@@ -322,7 +421,8 @@ function memoryChild(engineName) {
   const keep = engine.memory(N);
   const ns = Number(process.hrtime.bigint() - t) / N;
   gc();
-  const extra = { rss_bytes_per_context: Math.round((rss() - rss0) / N) };
+  const perContext = Math.round((rss() - rss0) / N);
+  const extra = { bytes_per_context: perContext, rss_bytes_per_context: perContext };
   if (engine.memoryIsolates) {
     const M = 100;
     gc();
@@ -336,7 +436,7 @@ function memoryChild(engineName) {
   process.stdout.write(JSON.stringify({ name: 'memory_per_context', iterations: N, ns_per_op: ns, extra }));
 }
 
-function main() {
+async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.memoryChild) return memoryChild(args.memoryChild);
   const out = { workloads: [], unavailable: {} };
@@ -360,7 +460,7 @@ function main() {
         );
         w = JSON.parse(stdout);
       } else if (engine[name]) {
-        const r = engine[name](args.budgetMs);
+        const r = await engine[name](args.budgetMs);
         w = { name, iterations: r.m[0], ns_per_op: r.m[1], extra: r.extra || {} };
       } else {
         continue;

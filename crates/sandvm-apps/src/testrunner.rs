@@ -13,7 +13,7 @@
 //! directory.
 //!
 //! **Granularity.** The file's top level (registration) is one sandbox run; then *each test* is
-//! a separate sandbox call with its own time limit ([`TestOptions::timeout`], or the third
+//! a separate sandbox call with its own time limit ([`TestOptions::limits`]'s `timeout`, or the third
 //! argument of `test(name, fn, ms)` clamped to it) and the runtime's memory limit, its hooks
 //! included. A test
 //! that hangs, loops or blows the memory limit fails with that kind (`timeout`,

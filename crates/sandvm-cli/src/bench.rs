@@ -121,12 +121,29 @@ fn limits() -> Limits {
     Limits { timeout: None, ..Default::default() }
 }
 
+/// The source of `eval_small` and `timeout_overhead`, the same on every side (bench/peers.js).
+const EVAL_SRC: &str = "[1,2,3].map(v=>v*2).reduce((a,b)=>a+b)";
+/// The script of `script_run_cached`, the same on every side (bench/peers.js).
+const SCRIPT_SRC: &str = "globalThis.x = (globalThis.x|0)+1";
+
 fn context_create(b: Duration) -> anyhow::Result<Workload> {
     let rt = Runtime::new(limits())?;
     Ok(workload(
         "context_create",
         measure(b, || {
             let ctx = Context::new(&rt, ContextOptions::default()).expect("context");
+            ctx.eval("1+1").expect("eval");
+        }),
+    ))
+}
+
+fn context_create_frozen(b: Duration) -> anyhow::Result<Workload> {
+    let rt = Runtime::new(limits())?;
+    let opts = ContextOptions::default().freeze_intrinsics(true);
+    Ok(workload(
+        "context_create_frozen",
+        measure(b, || {
+            let ctx = Context::new(&rt, opts.clone()).expect("context");
             ctx.eval("1+1").expect("eval");
         }),
     ))
@@ -148,7 +165,7 @@ fn raw_context_create(b: Duration) -> anyhow::Result<Workload> {
 fn eval_small(b: Duration) -> anyhow::Result<Workload> {
     let rt = Runtime::new(limits())?;
     let ctx = Context::new(&rt, ContextOptions::default())?;
-    Ok(workload("eval_small", measure(b, || drop(ctx.eval("1+1").expect("eval")))))
+    Ok(workload("eval_small", measure(b, || drop(ctx.eval(EVAL_SRC).expect("eval")))))
 }
 
 fn raw_eval_small(b: Duration) -> anyhow::Result<Workload> {
@@ -158,14 +175,16 @@ fn raw_eval_small(b: Duration) -> anyhow::Result<Workload> {
         "raw_eval_small",
         measure(b, || {
             ctx.with(|ctx| {
-                let _: i32 = ctx.eval("1+1").expect("eval");
+                let _: i32 = ctx.eval(EVAL_SRC).expect("eval");
             })
         }),
     ))
 }
 
+/// The cost of a timeout: `ns_per_op` is the run with a timeout minus the same run without
+/// (the `eval_small` source), `extra.overhead_pct` the percentage.
 fn timeout_overhead(b: Duration) -> anyhow::Result<Workload> {
-    let src = "(() => { let s = 0; for (let i = 0; i < 1000; i++) s += i; return s })()";
+    let src = EVAL_SRC;
     let without = Context::new(&Runtime::new(limits())?, ContextOptions::default())?;
     let with = Context::new(
         &Runtime::new(Limits { timeout: Some(Duration::from_secs(10)), cpu_time: None, ..Default::default() })?,
@@ -173,8 +192,9 @@ fn timeout_overhead(b: Duration) -> anyhow::Result<Workload> {
     )?;
     let (n, base, timed) =
         measure_pair(b, || drop(without.eval(src).expect("eval")), || drop(with.eval(src).expect("eval")));
-    let mut w = workload("timeout_overhead", (n, timed));
+    let mut w = workload("timeout_overhead", (n, timed - base));
     w.extra.insert("without_timeout_ns".into(), base.into());
+    w.extra.insert("with_timeout_ns".into(), timed.into());
     w.extra.insert("overhead_pct".into(), ((timed / base - 1.0) * 100.0).into());
     Ok(w)
 }
@@ -182,8 +202,29 @@ fn timeout_overhead(b: Duration) -> anyhow::Result<Workload> {
 fn script_run_cached(b: Duration) -> anyhow::Result<Workload> {
     let rt = Runtime::new(limits())?;
     let ctx = Context::new(&rt, ContextOptions::default())?;
-    let script = Script::new("var n = (typeof n === 'number' ? n : 0) + 1; n * 2", "bench.js")?;
+    let script = Script::new(SCRIPT_SRC, "bench.js")?;
     Ok(workload("script_run_cached", measure(b, || drop(ctx.run(&script).expect("run")))))
+}
+
+/// The raw engine doing what `script_run_cached` does: the script compiled once (as the body
+/// of a function, rquickjs' safe API has no compile-only script), run each time, the
+/// completion value read as a number.
+fn raw_script_run_cached(b: Duration) -> anyhow::Result<Workload> {
+    let rt = rquickjs::Runtime::new()?;
+    let ctx = rquickjs::Context::full(&rt)?;
+    let func = ctx.with(|ctx| -> rquickjs::Result<rquickjs::Persistent<rquickjs::Function<'static>>> {
+        let f: rquickjs::Function = ctx.eval(format!("(function() {{ return {SCRIPT_SRC} }})"))?;
+        Ok(rquickjs::Persistent::save(&ctx, f))
+    })?;
+    Ok(workload(
+        "raw_script_run_cached",
+        measure(b, || {
+            ctx.with(|ctx| {
+                let f = func.clone().restore(&ctx).expect("restore");
+                let _: f64 = f.call(()).expect("run");
+            })
+        }),
+    ))
 }
 
 fn fib27(b: Duration) -> anyhow::Result<Workload> {
@@ -229,6 +270,7 @@ fn memory_per_context(_b: Duration) -> anyhow::Result<Workload> {
     let rss = rss_bytes().unwrap_or(0).saturating_sub(rss0) / N as u64;
     let mut w = workload("memory_per_context", (N as u64, elapsed.as_nanos() as f64 / N as f64));
     w.extra.insert("engine_heap_bytes_per_context".into(), heap.into());
+    w.extra.insert("bytes_per_context".into(), rss.into());
     w.extra.insert("rss_bytes_per_context".into(), rss.into());
     drop(keep);
     Ok(w)
@@ -258,6 +300,49 @@ fn pooled_context(b: Duration) -> anyhow::Result<Workload> {
         w.extra.insert("in_worker_run_ns".into(), (mid * 1e6).into());
     }
     pool.shutdown_blocking();
+    Ok(w)
+}
+
+/// Submit-to-result latency of a tiny job on a warm pool that is not saturated (one job at a
+/// time, a pause between jobs in which the worker prepares the next fresh context): `ns_per_op`
+/// is the median, `extra` has p50/p99 and, beside it, the throughput of tiny jobs when the pool
+/// is saturated (jobs queued back to back), per worker.
+fn pooled_start_latency(b: Duration) -> anyhow::Result<Workload> {
+    use sandvm_pool::{Job, Pool, PoolConfig, TenantConfig};
+    let pool = Pool::new(PoolConfig { workers: 1, ..Default::default() })?;
+    pool.add_tenant("bench", TenantConfig { max_queued: 100_000, ..Default::default() });
+    let job = || Job::source("1+1").with_limits(limits());
+    for _ in 0..100 {
+        let out = pool.execute_blocking("bench", job())?;
+        anyhow::ensure!(out.is_ok(), "pooled job failed: {:?}", out.error_kind());
+    }
+    let mut lat = Vec::new();
+    let start = Instant::now();
+    while lat.len() < 200 || (start.elapsed() < b && lat.len() < 5000) {
+        // Idle time between requests, as on a pool that is not saturated.
+        std::thread::sleep(Duration::from_micros(500));
+        let t = Instant::now();
+        let out = pool.execute_blocking("bench", job())?;
+        lat.push(t.elapsed().as_nanos() as f64);
+        anyhow::ensure!(out.is_ok(), "pooled job failed: {:?}", out.error_kind());
+    }
+    lat.sort_by(f64::total_cmp);
+    let pick = |q: f64| lat[((lat.len() - 1) as f64 * q).round() as usize];
+    let (p50, p99) = (pick(0.5), pick(0.99));
+    // Saturated: a backlog of jobs, all submitted at once.
+    const BACKLOG: usize = 2000;
+    let t = Instant::now();
+    let handles: Vec<_> = (0..BACKLOG).map(|_| pool.submit("bench", job())).collect::<Result<_, _>>()?;
+    for h in handles {
+        let out = h.wait()?;
+        anyhow::ensure!(out.is_ok(), "pooled job failed: {:?}", out.error_kind());
+    }
+    let per_sec = BACKLOG as f64 / t.elapsed().as_secs_f64();
+    pool.shutdown_blocking();
+    let mut w = workload("pooled_start_latency", (lat.len() as u64, p50));
+    w.extra.insert("p50_ns".into(), p50.into());
+    w.extra.insert("p99_ns".into(), p99.into());
+    w.extra.insert("saturated_jobs_per_sec_per_worker".into(), per_sec.into());
     Ok(w)
 }
 
@@ -317,11 +402,14 @@ fn module_import_300kb(b: Duration) -> anyhow::Result<Workload> {
 
 const BENCHES: &[Bench] = &[
     ("context_create", context_create),
+    ("context_create_frozen", context_create_frozen),
     ("raw_context_create", raw_context_create),
     ("pooled_context", pooled_context),
+    ("pooled_start_latency", pooled_start_latency),
     ("eval_small", eval_small),
     ("raw_eval_small", raw_eval_small),
     ("script_run_cached", script_run_cached),
+    ("raw_script_run_cached", raw_script_run_cached),
     ("timeout_overhead", timeout_overhead),
     ("fib27", fib27),
     ("json_roundtrip_10kb", json_roundtrip_10kb),
@@ -353,15 +441,23 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<u8> {
         out.push(w);
     }
     // Ratios against the raw engine, when both sides ran.
-    let ratios = [("context_create", "raw_context_create"), ("eval_small", "raw_eval_small")];
+    let ratios = [
+        ("context_create", "raw_context_create"),
+        ("eval_small", "raw_eval_small"),
+        ("script_run_cached", "raw_script_run_cached"),
+        ("context_create_frozen", "context_create"),
+    ];
     for (ours, raw) in ratios {
         let find = |n: &str| out.iter().find(|w| w.name == n).map(|w| w.ns_per_op);
         if let (Some(a), Some(b)) = (find(ours), find(raw)) {
             if let Some(w) = out.iter_mut().find(|w| w.name == ours) {
-                w.extra.insert("overhead_vs_raw_pct".into(), ((a / b - 1.0) * 100.0).into());
+                if raw.starts_with("raw_") {
+                    w.extra.insert("overhead_vs_raw_pct".into(), ((a / b - 1.0) * 100.0).into());
+                }
+                w.extra.insert(format!("ratio_vs_{raw}"), (a / b).into());
             }
             if !args.json {
-                say(format!("{ours} vs raw rquickjs: {:+.1}%", (a / b - 1.0) * 100.0));
+                say(format!("{ours} vs {raw}: {:.2}x", a / b));
             }
         }
     }

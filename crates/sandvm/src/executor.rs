@@ -532,12 +532,17 @@ impl<R> Ticket<R> {
     /// # Errors
     /// As [`Ticket::wait`].
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<Result<R>> {
-        let end = Instant::now() + timeout;
+        // A timeout too large for the clock (`Duration::MAX`) waits as long as `wait` does.
+        let end = Instant::now().checked_add(timeout);
         let mut st = self.slot.lock();
         loop {
             if let Some(r) = st.result.take() {
                 return Some(r);
             }
+            let Some(end) = end else {
+                st = self.slot.done.wait(st).unwrap_or_else(|p| p.into_inner());
+                continue;
+            };
             let left = end.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())?;
             st = self.slot.done.wait_timeout(st, left).map(|(g, _)| g).unwrap_or_else(|p| p.into_inner().0);
         }

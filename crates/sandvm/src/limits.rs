@@ -62,7 +62,7 @@ pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 /// # Serde (the `serde` feature)
 ///
 /// Input is a table or object of any of the keys above; a field left out keeps its default
-/// ([`LimitsSeed`] deserializes over another base, [`LimitOverrides`] keeps only what was
+/// (`LimitsSeed` deserializes over another base, [`LimitOverrides`] keeps only what was
 /// given). Unknown keys and bad values are errors naming the key. Output is stable: every
 /// canonical key with a number in its base unit (milliseconds with `0` for none, bytes,
 /// jobs), which reads back as the same limits. Binary formats (postcard) use a compact

@@ -178,3 +178,12 @@ fn a_setup_that_fails_after_a_panic_is_retried_before_the_next_job() {
     // The rebuild after the panic failed; the next job retries the setup and runs.
     assert_eq!(exec.run(None, |n| *n).unwrap(), 2);
 }
+
+#[test]
+fn a_wait_longer_than_the_clock_can_count_waits_for_the_answer() {
+    // `Instant::now() + Duration::MAX` would panic; the ticket waits as `wait` does instead.
+    let exec = js_executor(1000);
+    let mut ticket = exec.submit(None, |ctx| ctx.eval("6 * 7").map(|c| c.display));
+    let got = ticket.wait_timeout(Duration::MAX).expect("an answer, not a timeout");
+    assert_eq!(got.unwrap().unwrap(), "42");
+}

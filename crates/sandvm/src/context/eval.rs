@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use super::run::{call_value, Post};
-use super::{caught, host, Completion, Context};
+use super::{caught, host, Completion, Context, Want};
 use crate::error_info::exception_to_error;
 use crate::raw::{self, RawResult};
 use crate::script::{compile, SourceKind};
@@ -52,6 +52,25 @@ impl Context {
     /// # Errors
     /// As [`Context::eval`].
     pub fn eval_with(&self, source: &str, opts: &EvalOptions) -> Result<Completion> {
+        self.eval_wanting(source, opts, Want::ALL)
+    }
+
+    /// As [`Context::eval_with`], producing only the parts of the [`Completion`] that `want`
+    /// asks for (the others stay `None` / empty): rendering `display` and copying `value` can
+    /// cost more than a small run itself.
+    ///
+    /// ```
+    /// # fn main() -> sandvm::Result<()> {
+    /// let rt = sandvm::Runtime::new(sandvm::Limits::default())?;
+    /// let ctx = sandvm::Context::new(&rt, sandvm::ContextOptions::default())?;
+    /// let done = ctx.eval_wanting("[1, 2].length", &Default::default(), sandvm::Want::VALUE)?;
+    /// assert_eq!((done.value, done.display.as_str()), (Some(serde_json::json!(2)), ""));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Context::eval`].
+    pub fn eval_wanting(&self, source: &str, opts: &EvalOptions, want: Want) -> Result<Completion> {
         let strict = self.options.strict;
         let filename = opts.filename.clone().unwrap_or_else(|| self.options.filename.clone());
         let tla = opts.top_level_await;
@@ -59,7 +78,7 @@ impl Context {
             return Err(Error::Host("top-level await needs the eval intrinsic".into()));
         }
         if self.options.intrinsics.eval {
-            let c = self.execute_with(if tla { Post::UnwrapValue } else { Post::None }, |ctx, _| {
+            let c = self.execute_with(if tla { Post::UnwrapValue } else { Post::None }, want, |ctx, _| {
                 let mut flags = qjs::JS_EVAL_TYPE_GLOBAL as i32;
                 if tla {
                     flags |= qjs::JS_EVAL_FLAG_ASYNC as i32;
@@ -99,7 +118,7 @@ impl Context {
             Ok(c)
         } else {
             let bytes = compile(source, &filename, strict, SourceKind::Script)?;
-            self.execute(|ctx, _| match raw::read_bytecode(ctx, &bytes) {
+            self.execute_with(Post::None, want, |ctx, _| match raw::read_bytecode(ctx, &bytes) {
                 Ok(func) => Ok(raw::eval_function(ctx, &func)),
                 Err(e) => Ok(Err(e)),
             })
@@ -135,7 +154,7 @@ impl Context {
         let module_ptr = std::cell::Cell::new(0usize);
         let mp = &module_ptr;
         // First step: compile (a syntax error is a syntax error), keep the module pointer.
-        self.execute_with(Post::Namespace(mp), move |ctx, _| {
+        self.execute_with(Post::Namespace(mp), Want::ALL, move |ctx, _| {
             let m = match compile_fn(ctx) {
                 Ok(m) => m,
                 Err(e) => return Err(exception_to_error(ctx, e, true)),
@@ -160,8 +179,17 @@ impl Context {
     /// # Errors
     /// As [`Context::eval`].
     pub fn run(&self, script: &Script) -> Result<Completion> {
+        self.run_wanting(script, Want::ALL)
+    }
+
+    /// As [`Context::run`], producing only the parts of the [`Completion`] that `want` asks
+    /// for (see [`Context::eval_wanting`]); [`Want::NONE`] runs the script for its effects.
+    ///
+    /// # Errors
+    /// As [`Context::eval`].
+    pub fn run_wanting(&self, script: &Script, want: Want) -> Result<Completion> {
         let inner = script.inner.clone();
-        self.execute(move |ctx, loaded| {
+        self.execute_with(Post::None, want, move |ctx, loaded| {
             let func = match loaded.scripts.get(&inner.id) {
                 Some(p) => p.clone().restore(ctx).map_err(host)?,
                 None => match raw::read_bytecode(ctx, &inner.bytecode) {

@@ -77,8 +77,8 @@ impl Context {
     /// Sets a global variable to a deep copy of `value`. The copy survives a runtime reset.
     ///
     /// # Errors
-    /// [`Error::Host`] when the context cannot be set up, [`Error::MemoryLimit`] when the copy
-    /// does not fit, [`Error::TooDeep`] when `value` nests deeper than [`crate::MAX_JSON_DEPTH`].
+    /// [`Error::Host`](crate::Error::Host) when the context cannot be set up, [`Error::MemoryLimit`](crate::Error::MemoryLimit) when the copy
+    /// does not fit, [`Error::TooDeep`](crate::Error::TooDeep) when `value` nests deeper than [`crate::MAX_JSON_DEPTH`].
     pub fn set_global(&self, name: &str, value: &Json) -> Result<()> {
         convert::check_depth(value)?;
         self.add_setup(Setup::Global(name.to_string(), value.clone()))
@@ -102,7 +102,7 @@ impl Context {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Host`] when the context cannot be set up.
+    /// [`Error::Host`](crate::Error::Host) when the context cannot be set up.
     pub fn register_fn<A, R, E, F>(&self, name: &str, f: F) -> Result<()>
     where
         A: DeserializeOwned + 'static,

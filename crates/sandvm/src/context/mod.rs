@@ -26,7 +26,7 @@ use crate::{ContextOptions, Error, Result, Runtime};
 pub use eval::{CompiledFunction, EvalOptions};
 use host_fn::Setup;
 pub(crate) use host_fn::{call_host, HostFn, HostThrow};
-pub use outcome::{run_in_new_context, Completion, Outcome, Stats};
+pub use outcome::{run_in_new_context, Completion, Outcome, Stats, Want};
 
 #[derive(Default)]
 pub(super) struct Loaded {
@@ -86,6 +86,7 @@ pub struct Context {
     console: SharedConsole,
     stats: Cell<Stats>,
     clock: Rc<TimerClock>,
+    finisher: RefCell<Option<String>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -125,6 +126,7 @@ impl Context {
             console: Rc::new(RefCell::new(ConsoleBuf::default())),
             stats: Cell::new(Stats::default()),
             clock: Rc::new(TimerClock { start: std::time::Instant::now(), virtual_ms: Cell::new(0.0), deterministic }),
+            finisher: RefCell::new(None),
         };
         drop(ctx.state()?);
         Ok(ctx)
@@ -143,6 +145,17 @@ impl Context {
     /// Measurements of the last run.
     pub fn stats(&self) -> Stats {
         self.stats.get()
+    }
+
+    /// Passes every later run's settled completion value through the guest's global function
+    /// `name` before it is copied out: [`Completion::value`] is then the function's result,
+    /// while [`Completion::display`] still renders the original value. A binding uses it to
+    /// encode values JSON cannot carry (`Date`, `Map`, `BigInt`, cycles ...) as tagged JSON
+    /// inside the guest, under the run's limits. When the global is not a function the value
+    /// is copied out as is; a throwing finisher ends the run with its exception. `None`
+    /// (the default) turns it off.
+    pub fn set_finisher(&self, name: Option<&str>) {
+        *self.finisher.borrow_mut() = name.map(str::to_string);
     }
 
     /// Takes the console output captured so far.

@@ -19,6 +19,33 @@ pub struct Completion {
     pub display: String,
 }
 
+/// Which parts of a [`Completion`] a run produces (see [`Context::run_wanting`]). By default,
+/// [`Want::ALL`]: what [`Context::eval`] and [`Context::run`] give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Want {
+    /// Copy the completion value out as JSON ([`Completion::value`]).
+    pub value: bool,
+    /// Render the completion value like `util.inspect` ([`Completion::display`]).
+    pub display: bool,
+}
+
+impl Want {
+    /// The value and its display.
+    pub const ALL: Want = Want { value: true, display: true };
+    /// Only the value as JSON (`display` stays empty).
+    pub const VALUE: Want = Want { value: true, display: false };
+    /// Only the display (`value` stays `None`).
+    pub const DISPLAY: Want = Want { value: false, display: true };
+    /// Neither: the run is for its effects (`value` is `None`, `display` empty).
+    pub const NONE: Want = Want { value: false, display: false };
+}
+
+impl Default for Want {
+    fn default() -> Self {
+        Want::ALL
+    }
+}
+
 /// Measurements of the last run of a context.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Stats {

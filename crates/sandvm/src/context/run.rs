@@ -6,7 +6,7 @@ use rquickjs::function::Rest;
 use rquickjs::{qjs, Ctx, Function, Object, Value};
 use serde_json::Value as Json;
 
-use super::{caught, host, Completion, Context, Loaded, Stats};
+use super::{caught, host, Completion, Context, Loaded, Stats, Want};
 use crate::error_info::exception_to_error;
 use crate::inspect::{self, InspectOptions};
 use crate::raw::{self, Job, PromiseState, RawResult};
@@ -61,12 +61,12 @@ impl Context {
     where
         F: for<'js> FnOnce(&Ctx<'js>, &mut Loaded) -> Result<RawResult<'js>>,
     {
-        self.execute_with(Post::None, f)
+        self.execute_with(Post::None, Want::ALL, f)
     }
 
     /// As `execute`; `unwrap_tla` takes the `value` property of the settled result (what an
     /// async script's promise resolves to).
-    pub(super) fn execute_with<F>(&self, post: Post, f: F) -> Result<Completion>
+    pub(super) fn execute_with<F>(&self, post: Post, want: Want, f: F) -> Result<Completion>
     where
         F: for<'js> FnOnce(&Ctx<'js>, &mut Loaded) -> Result<RawResult<'js>>,
     {
@@ -123,13 +123,34 @@ impl Context {
                         }
                     }
                 }
-                let display = display_of(&ctx, &v);
-                let value = convert::to_json(&ctx, &v);
+                // Only what the caller asked for: rendering and copying can cost more than
+                // the run itself (and can run guest code: getters, proxies, toJSON).
+                let display = if want.display { display_of(&ctx, &v) } else { String::new() };
+                let value = if want.value {
+                    let finisher = self.finisher.borrow().clone();
+                    let finished = match finisher.and_then(|n| ctx.globals().get::<_, Function>(n.as_str()).ok()) {
+                        Some(f) => match f.call::<_, Value>((v.clone(),)) {
+                            Ok(out) => out,
+                            Err(e) => {
+                                return match caught(&ctx, e)? {
+                                    Err(exc) => Err(exception_to_error(&ctx, exc, false)),
+                                    Ok(_) => Err(host("finisher failed")),
+                                }
+                            }
+                        },
+                        None => v.clone(),
+                    };
+                    convert::to_json(&ctx, &finished)
+                } else {
+                    None
+                };
                 if let Some(e) = watch.tripped().error() {
                     return Err(e);
                 }
                 let size = match &value {
                     Some(Json::String(s)) => s.len(),
+                    // A number or a boolean is shorter than its display, which is charged too.
+                    Some(Json::Number(_) | Json::Bool(_) | Json::Null) if want.display => 0,
                     Some(v) => v.to_string().len(),
                     None => 0,
                 }
