@@ -14,6 +14,16 @@ fn ts(ctx: &Context, src: &str) -> sandvm::Result<sandvm::Completion> {
     ctx.eval_with(src, &opts)
 }
 
+/// The column the engine reports for an exception thrown by `line` in plain JavaScript (after
+/// `setup` on the lines before): the TypeScript run must report the same column on the `.ts` line.
+fn js_column(setup: &str, line: &str) -> u32 {
+    let ctx = ctx_with(ContextOptions::default());
+    match ctx.eval(&format!("{setup}\n{line}")) {
+        Err(Error::Exception { column: Some(c), .. }) => c,
+        other => panic!("{other:?}"),
+    }
+}
+
 const AFTER_TYPES: &str = "interface Order {\n  id: number;\n  items: {\n    sku: string;\n    qty: number;\n  }[];\n}\ntype Total = number;\nfunction total(o: Order): Total {\n  return o.items.reduce((s, i) => s + i.qty, 0);\n}\nconst o: Order = { id: 1, items: [] };\nif (total(o) === 0) throw new TypeError(`empty order ${o.id}`);\n";
 
 #[test]
@@ -31,8 +41,9 @@ fn exception_positions_point_into_the_typescript_source() {
     match ts(&ctx, AFTER_TYPES) {
         Err(Error::Exception { name, line, column, stack, .. }) => {
             assert_eq!(name.as_deref(), Some("TypeError"));
-            assert_eq!((line, column), (Some(13), Some(21)), "stack: {stack:?}");
-            assert!(stack.as_deref().unwrap_or_default().contains("app.ts:13:21"), "{stack:?}");
+            let col = js_column("var o = { id: 1 }; function total() { return 0 }", AFTER_TYPES.lines().nth(12).unwrap());
+            assert_eq!((line, column), (Some(13), Some(col)), "stack: {stack:?}");
+            assert!(stack.as_deref().unwrap_or_default().contains(&format!("app.ts:13:{col}")), "{stack:?}");
         }
         other => panic!("{other:?}"),
     }
@@ -45,7 +56,8 @@ fn stack_frames_of_nested_calls_are_mapped() {
     match ts(&ctx, src) {
         Err(Error::Exception { line, column, stack, .. }) => {
             let stack = stack.unwrap_or_default();
-            assert_eq!((line, column), (Some(6), Some(9)), "{stack}");
+            let col = js_column("var n = 3;", "  throw new RangeError('bad ' + n);");
+            assert_eq!((line, column), (Some(6), Some(col)), "{stack}");
             assert!(stack.contains("app.ts:9:"), "{stack}");
             assert!(stack.contains("app.ts:11:"), "{stack}");
         }
@@ -93,7 +105,8 @@ fn typescript_modules_load_under_the_policy_and_map_positions() {
     match ctx.run_module("import { boom } from './lib/math.ts';\nboom();\n", "main2.ts") {
         Err(Error::Exception { stack, .. }) => {
             let stack = stack.unwrap_or_default();
-            assert!(stack.contains("lib/math.ts:6:3"), "{stack}");
+            let col = js_column("", "  throw new Error('boom');");
+            assert!(stack.contains(&format!("lib/math.ts:6:{col}")), "{stack}");
             assert!(stack.contains("main2.ts:2:1"), "{stack}");
         }
         other => panic!("{other:?}"),
