@@ -86,8 +86,7 @@ fn corpus_matches_typescript_and_node() {
     let files = corpus();
     assert!(files.len() >= 100, "the corpus has {} programs, fewer than 100", files.len());
     let ours: Vec<(String, Run)> = files.iter().map(|(n, s)| (n.clone(), run_sandvm(n, s))).collect();
-    let failed: Vec<String> =
-        ours.iter().filter_map(|(n, r)| r.error.as_ref().map(|e| format!("{n}: {e}"))).collect();
+    let failed: Vec<String> = ours.iter().filter_map(|(n, r)| r.error.as_ref().map(|e| format!("{n}: {e}"))).collect();
     assert!(failed.is_empty(), "corpus programs failed in sandvm:\n{}", failed.join("\n"));
     let node = match run_node() {
         Ok(n) => n,

@@ -36,8 +36,8 @@ mod map;
 use std::path::Path;
 
 use oxc_allocator::Allocator;
-use oxc_diagnostics::OxcDiagnostic;
 use oxc_codegen::{Codegen, CodegenOptions, CommentOptions};
+use oxc_diagnostics::OxcDiagnostic;
 use oxc_parser::{ParseOptions, Parser};
 use oxc_semantic::SemanticBuilder;
 use oxc_span::SourceType;
@@ -150,8 +150,7 @@ pub struct Output {
 /// True when `name` ends in `.ts`, `.mts`, `.cts` or `.tsx` (not `.d.ts`).
 pub fn is_typescript_path(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    !lower.ends_with(".d.ts")
-        && [".ts", ".mts", ".cts", ".tsx"].iter().any(|ext| lower.ends_with(ext))
+    !lower.ends_with(".d.ts") && [".ts", ".mts", ".cts", ".tsx"].iter().any(|ext| lower.ends_with(ext))
 }
 
 /// Strips the types of `source` (named `filename` in the source map).
@@ -219,9 +218,11 @@ fn transform_inner(source: &str, filename: &str, options: &Options) -> Result<Ou
     };
     let generated = Codegen::new().with_options(codegen_options).build(&program);
     let map = match generated.map {
-        Some(m) => PositionMap::from_tokens(source, &generated.code, m.get_tokens().map(|t| {
-            [t.get_dst_line(), t.get_dst_col(), t.get_src_line(), t.get_src_col()]
-        })),
+        Some(m) => PositionMap::from_tokens(
+            source,
+            &generated.code,
+            m.get_tokens().map(|t| [t.get_dst_line(), t.get_dst_col(), t.get_src_line(), t.get_src_col()]),
+        ),
         None => PositionMap::default(),
     };
     Ok(Output { code: generated.code, map })

@@ -218,11 +218,7 @@ mod ts {
 
 /// [`crate::Context::eval_with`] for TypeScript source, or for JavaScript whose imports may be
 /// TypeScript modules. `None`: run it as plain JavaScript.
-pub(crate) fn eval(
-    ctx: &crate::Context,
-    source: &str,
-    opts: &crate::EvalOptions,
-) -> Option<Result<crate::Completion>> {
+pub(crate) fn eval(ctx: &crate::Context, source: &str, opts: &crate::EvalOptions) -> Option<Result<crate::Completion>> {
     #[cfg(not(feature = "typescript"))]
     {
         let _ = (ctx, source);

@@ -29,7 +29,11 @@ const AFTER_TYPES: &str = "interface Order {\n  id: number;\n  items: {\n    sku
 #[test]
 fn runs_typescript_and_keeps_the_completion_value() {
     let ctx = ctx_with(ContextOptions::default());
-    let done = ts(&ctx, "enum E { A = 2 }\nconst x: number = 20;\nfunction f<T>(v: T): T { return v; }\nf<number>(x) * E.A + 2").unwrap();
+    let done = ts(
+        &ctx,
+        "enum E { A = 2 }\nconst x: number = 20;\nfunction f<T>(v: T): T { return v; }\nf<number>(x) * E.A + 2",
+    )
+    .unwrap();
     assert_eq!(done.value, Some(serde_json::json!(42)));
     // `var`-like globals stay in the context, as for JavaScript.
     assert_eq!(ts(&ctx, "x as number").unwrap().value, Some(serde_json::json!(20)));
@@ -41,7 +45,8 @@ fn exception_positions_point_into_the_typescript_source() {
     match ts(&ctx, AFTER_TYPES) {
         Err(Error::Exception { name, line, column, stack, .. }) => {
             assert_eq!(name.as_deref(), Some("TypeError"));
-            let col = js_column("var o = { id: 1 }; function total() { return 0 }", AFTER_TYPES.lines().nth(12).unwrap());
+            let col =
+                js_column("var o = { id: 1 }; function total() { return 0 }", AFTER_TYPES.lines().nth(12).unwrap());
             assert_eq!((line, column), (Some(13), Some(col)), "stack: {stack:?}");
             assert!(stack.as_deref().unwrap_or_default().contains(&format!("app.ts:13:{col}")), "{stack:?}");
         }
