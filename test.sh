@@ -38,6 +38,22 @@ out=$(cargo run -q -p sandvm-cli -- run examples/hello.js)
 echo "$out"
 grep -q "hello, world" <<<"$out"
 
+echo "== Python package (bindings/python): build, pytest, examples"
+# The venv .ci/run makes (python3 -m venv target/py-venv; pip install maturin pytest hypothesis).
+if [ -x target/py-venv/bin/python ] && target/py-venv/bin/python -c "import maturin, pytest, hypothesis" 2>/dev/null; then
+  py=$PWD/target/py-venv/bin/python
+  "$py" -m pip install -q --disable-pip-version-check --no-build-isolation ./bindings/python
+  (cd bindings/python && "$py" -m pytest -q -p no:cacheprovider tests)
+  for ex in bindings/python/examples/*.py; do
+    echo "-- $ex"
+    "$py" "$ex" >/dev/null
+  done
+elif [ -n "${CI:-}" ]; then
+  echo "the Python venv is missing (.ci/run makes target/py-venv)" >&2; exit 1
+else
+  echo "notice: no target/py-venv with maturin, pytest and hypothesis (see .ci/run): Python package not tested"
+fi
+
 echo "== mixed soak, scaled down (scripts/soak.sh runs 1,000,000)"
 cargo run -q -p sandvm --example mixed_soak -- 20000 32 | tail -n 1
 

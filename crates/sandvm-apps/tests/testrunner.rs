@@ -14,7 +14,9 @@ fn examples() -> PathBuf {
 }
 
 fn opts() -> TestOptions {
-    TestOptions { timeout: Duration::from_secs(2), memory: 24 * 1024 * 1024, ..Default::default() }
+    let d = TestOptions::default();
+    let limits = sandvm::Limits { timeout: Some(Duration::from_secs(2)), memory: 24 * 1024 * 1024, ..d.limits.clone() };
+    TestOptions { limits, ..d }
 }
 
 #[test]
