@@ -6,8 +6,8 @@ use std::time::Instant;
 use clap::Args;
 use sandvm::{
     BytecodeCache, Capabilities, ConsoleEntry, ConsoleLevel, Context, ContextOptions, Deterministic, Error, Executor,
-    ExecutorConfig, HostModule, Intrinsics, KvStore, Language, LimitField, LimitInput, LimitValue, Limits, ModuleConfig, Report,
-    Runtime, Stats,
+    ExecutorConfig, HostModule, Intrinsics, KvStore, Language, LimitField, LimitInput, LimitValue, Limits,
+    ModuleConfig, Report, Runtime, Stats,
 };
 
 /// The exit codes, for `--help`.

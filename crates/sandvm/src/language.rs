@@ -175,8 +175,11 @@ mod ts {
     /// never transformed in this process).
     #[derive(Debug, Default, Clone)]
     pub(crate) struct TsModules {
-        inner: Arc<Mutex<HashMap<String, (Arc<str>, Option<Arc<PositionMap>>)>>>,
+        inner: Arc<Mutex<HashMap<String, TsModule>>>,
     }
+
+    /// A TypeScript module's source and, once known, its position map.
+    type TsModule = (Arc<str>, Option<Arc<PositionMap>>);
 
     impl TsModules {
         /// Remembers the TypeScript source of module `name` (and its map, when known).
