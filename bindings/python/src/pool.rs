@@ -27,6 +27,7 @@ fn job_of(opts: &Options, code: String, context: Option<String>) -> Job {
         freeze: opts.freeze,
         deterministic: opts.seed,
         capabilities: opts.capabilities.clone(),
+        ..Default::default()
     });
     if !opts.globals.is_empty() {
         let map: Map<String, Json> = opts.globals.iter().cloned().collect();

@@ -206,10 +206,13 @@ fn prelude() -> Result<sandvm::Script> {
         .map_err(Error::Sandbox)
 }
 
-/// Is `path` a test file by name: `*.test.js`, `*.test.mjs`, `*.spec.js`, `*.spec.mjs`?
+/// Is `path` a test file by name: `*.test.js`, `*.test.mjs`, `*.spec.js`, `*.spec.mjs` (and, with
+/// TypeScript built in, `*.test.ts`, `*.test.mts`, `*.spec.ts`, `*.spec.mts`)?
 pub fn is_test_file(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     [".test.js", ".test.mjs", ".spec.js", ".spec.mjs"].iter().any(|s| name.ends_with(s))
+        || (sandvm::Language::TypeScript.is_available()
+            && [".test.ts", ".test.mts", ".spec.ts", ".spec.mts"].iter().any(|s| name.ends_with(s)))
 }
 
 /// Expands `paths`: files are kept as given; directories are searched recursively (skipping

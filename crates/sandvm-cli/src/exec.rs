@@ -6,8 +6,8 @@ use std::time::Instant;
 use clap::Args;
 use sandvm::{
     BytecodeCache, Capabilities, ConsoleEntry, ConsoleLevel, Context, ContextOptions, Deterministic, Error, Executor,
-    ExecutorConfig, HostModule, Intrinsics, KvStore, LimitField, LimitInput, LimitValue, Limits, ModuleConfig, Report,
-    Runtime, Stats,
+    ExecutorConfig, HostModule, Intrinsics, KvStore, Language, LimitField, LimitInput, LimitValue, Limits,
+    ModuleConfig, Report, Runtime, Stats,
 };
 
 /// The exit codes, for `--help`.
@@ -101,6 +101,21 @@ pub struct RunArgs {
     /// Cache compiled bytecode (authenticated; key in DIR/cache.key) in DIR.
     #[arg(long = "cache-dir", value_name = "DIR")]
     pub cache_dir: Option<std::path::PathBuf>,
+    /// The source is TypeScript (types are stripped, not checked). Implied by a `.ts`, `.mts`
+    /// or `.cts` file name; use it for standard input and `eval`.
+    #[arg(long)]
+    pub ts: bool,
+}
+
+impl RunArgs {
+    /// The language of the source named `filename` under these flags.
+    pub fn language(&self, filename: &str) -> Language {
+        if self.ts {
+            Language::TypeScript
+        } else {
+            Language::from_path(filename)
+        }
+    }
 }
 
 impl SandboxArgs {
@@ -279,7 +294,12 @@ pub fn run(source: &str, filename: &str, args: &RunArgs) -> u8 {
     if let Some(m) = modules {
         options = options.modules(m);
     }
-    let mode = if args.module { Mode::Module } else { Mode::Script(cache) };
+    let language = args.language(filename);
+    let mode = match (args.module, language) {
+        (true, _) => Mode::Module(language),
+        (false, Language::JavaScript) => Mode::Script(cache),
+        (false, _) => Mode::TypeScript,
+    };
     let exec = match Executor::new(ExecutorConfig::default(), || Ok(())) {
         Ok(e) => e,
         Err(e) => {
@@ -304,8 +324,10 @@ pub fn run(source: &str, filename: &str, args: &RunArgs) -> u8 {
 pub enum Mode {
     /// A classic script, compiled through the bytecode cache when there is one.
     Script(Option<BytecodeCache>),
-    /// An ES module.
-    Module,
+    /// An ES module (TypeScript when its name or `--ts` says so).
+    Module(Language),
+    /// A TypeScript classic script (the bytecode cache keeps its modules, not the script).
+    TypeScript,
 }
 
 fn run_inner(
@@ -330,7 +352,13 @@ fn run_inner(
         }
     }
     let result = match mode {
-        Mode::Module => ctx.run_module(source, &name),
+        Mode::Module(Language::TypeScript) if Language::from_path(&name) != Language::TypeScript => {
+            ctx.run_module(source, &format!("{name}.ts"))
+        }
+        Mode::Module(_) => ctx.run_module(source, &name),
+        Mode::TypeScript => {
+            ctx.eval_with(source, &sandvm::EvalOptions { language: Language::TypeScript, ..Default::default() })
+        }
         Mode::Script(Some(cache)) => {
             let opts = sandvm::ScriptOptions { filename: name, strict: ctx.options().is_strict() };
             cache.script(source, opts).and_then(|s| ctx.run(&s))

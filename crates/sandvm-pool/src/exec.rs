@@ -268,13 +268,24 @@ impl Executor {
                 Some(_) => return Err(host("globals must be a JSON object")),
             }
             match &job.kind {
-                ExecKind::Source { source, filename } => {
-                    ctx.eval_with(source, &EvalOptions { filename: Some(filename.clone()), ..Default::default() })
-                }
+                ExecKind::Source { source, filename } => ctx.eval_with(
+                    source,
+                    &EvalOptions {
+                        filename: Some(filename.clone()),
+                        language: job.options.language,
+                        ..Default::default()
+                    },
+                ),
                 ExecKind::Script { .. } => match &script {
                     Some(s) => ctx.run(s),
                     None => Err(host("script missing")),
                 },
+                ExecKind::Module { source, name, .. }
+                    if job.options.language == sandvm::Language::TypeScript
+                        && sandvm::Language::from_path(name) != sandvm::Language::TypeScript =>
+                {
+                    ctx.run_module(source, &format!("{name}.ts"))
+                }
                 ExecKind::Module { source, name, .. } => ctx.run_module(source, name),
                 ExecKind::Call { function, args } => ctx.call(function, args),
                 ExecKind::Template(_) => Err(host("not an engine job")),

@@ -97,6 +97,12 @@ pub struct JobOptions {
     /// `all` grants every pack). Unknown names are refused at submission with
     /// [`crate::PoolError::InvalidJob`]. By default, none.
     pub capabilities: Vec<String>,
+    /// The source's language for [`JobKind::Source`] and [`JobKind::Module`] jobs.
+    /// [`sandvm::Language::TypeScript`] strips types (not checked) and reports positions in the
+    /// TypeScript source; it needs this crate's `typescript` feature (on by default). By
+    /// default, JavaScript.
+    #[serde(default)]
+    pub language: sandvm::Language,
 }
 
 /// One unit of work for a tenant: what to run and how.
@@ -141,6 +147,25 @@ impl Job {
         j.persistent = Some(context.into());
         j
     }
+    /// A job that evaluates TypeScript `source` as a classic script (file name `<job>.ts`):
+    /// types are stripped (not checked), errors point into the TypeScript source.
+    ///
+    /// ```
+    /// let job = sandvm_pool::Job::typescript("const n: number = 21; n * 2");
+    /// assert_eq!(job.options.language, sandvm::Language::TypeScript);
+    /// ```
+    pub fn typescript(source: impl Into<Arc<str>>) -> Job {
+        let mut job = Job::new(JobKind::Source { source: source.into(), filename: "<job>.ts".into() });
+        job.options.language = sandvm::Language::TypeScript;
+        job
+    }
+
+    /// Sets the source's language (see [`JobOptions::language`]).
+    pub fn with_language(mut self, language: sandvm::Language) -> Job {
+        self.options.language = language;
+        self
+    }
+
     /// A job that runs `source` as an ES module named `main.mjs` (see [`JobKind::Module`]).
     pub fn module(source: impl Into<Arc<str>>) -> Job {
         Job::new(JobKind::Module { source: source.into(), name: "main.mjs".into() })

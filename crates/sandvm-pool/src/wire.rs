@@ -217,6 +217,7 @@ mod tests {
                 freeze: false,
                 deterministic: Some(3),
                 capabilities: vec!["timers".into(), "url".into()],
+                language: sandvm::Language::TypeScript,
             },
             persistent: Some("p".into()),
         }

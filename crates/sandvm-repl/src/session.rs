@@ -188,8 +188,11 @@ impl Session {
                 ReplLine::SyntaxError => {
                     // Nothing ran. Ask the core for the syntax error: it knows whether the
                     // input is merely incomplete. (It does not parse, so it cannot run.)
-                    let opts =
-                        EvalOptions { filename: Some(filename.to_string()), top_level_await: tla && self.config.eval };
+                    let opts = EvalOptions {
+                        filename: Some(filename.to_string()),
+                        top_level_await: tla && self.config.eval,
+                        ..Default::default()
+                    };
                     return self.ctx.eval_with(candidate, &opts).map(|c| c.display);
                 }
                 ReplLine::Value(shown) => return Ok(shown),

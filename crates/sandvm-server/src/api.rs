@@ -39,6 +39,10 @@ pub struct ExecuteRequest {
     /// `queue-microtask`, or `all`). By default, none.
     #[serde(default)]
     pub capabilities: Vec<String>,
+    /// `javascript` (the default) or `typescript`: types are stripped (not checked) and error
+    /// positions point into the TypeScript source.
+    #[serde(default)]
+    pub language: sandvm::Language,
 }
 
 /// `POST /v1/scripts`.

@@ -404,6 +404,7 @@ async fn execute(State(state): State<AppState>, Caller(t): Caller, ApiJson(req):
         let limits = resolve_limits(&t, &req.limits)?;
         let caps = resolve_capabilities(&t, &req.capabilities)?;
         let job = if req.module { Job::module(req.code) } else { Job::source(req.code) };
+        let job = job.with_language(req.language);
         run_job(&state, &t, with_request(job, limits, req.globals, caps)).await
     }
     .await;

@@ -112,6 +112,15 @@ pub enum Error {
         /// The process-wide cap.
         max: usize,
     },
+    /// Guest source is larger than what sandvm accepts for its language (TypeScript:
+    /// [`crate::MAX_TYPESCRIPT_SOURCE`]).
+    #[error("source of {size} bytes is over the limit of {max} bytes")]
+    SourceTooLarge {
+        /// The source's size in bytes.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A job given to an [`crate::Executor`] panicked; the executor caught the panic and
     /// rebuilt its guest state.
     #[error("the job panicked: {message}")]
@@ -132,8 +141,8 @@ fn position(line: Option<u32>, column: Option<u32>) -> String {
 impl Error {
     /// The stable machine-readable kind used in the JSON contract: `syntax`, `exception`,
     /// `module_not_found`, `module_not_allowed`, `timeout`, `memory_limit`, `stack_overflow`, `output_limit`, `job_limit`, `cancelled`,
-    /// `unsettled`, `cached_data_rejected`, `host`, `saturated`, `store_full`, `too_deep` or
-    /// `job_panicked`.
+    /// `unsettled`, `cached_data_rejected`, `host`, `saturated`, `store_full`, `too_deep`,
+    /// `job_panicked` or `source_too_large`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Syntax { .. } => "syntax",
@@ -153,6 +162,7 @@ impl Error {
             Error::StoreFull { .. } => "store_full",
             Error::TooDeep { .. } => "too_deep",
             Error::JobPanicked { .. } => "job_panicked",
+            Error::SourceTooLarge { .. } => "source_too_large",
         }
     }
 

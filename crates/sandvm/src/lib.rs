@@ -29,6 +29,7 @@ mod error;
 mod error_info;
 mod executor;
 mod inspect;
+mod language;
 mod limits;
 mod lockdown;
 mod modules;
@@ -52,6 +53,7 @@ pub use convert::MAX_JSON_DEPTH;
 pub use error::{Error, Result};
 pub use executor::{Executor, ExecutorConfig, JobCancel, Ticket};
 pub use inspect::InspectOptions;
+pub use language::{typescript_transformer_version, Language, MAX_TYPESCRIPT_SOURCE};
 #[cfg(feature = "serde")]
 pub use limits::LimitsSeed;
 pub use limits::{

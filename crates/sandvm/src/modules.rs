@@ -147,6 +147,9 @@ pub struct ModuleConfig {
     max_module_bytes: usize,
     max_modules: usize,
     cache: Option<BytecodeCache>,
+    /// TypeScript modules loaded under this policy, for mapping error positions back.
+    #[cfg(feature = "typescript")]
+    pub(crate) ts: crate::language::TsModules,
 }
 
 impl std::fmt::Debug for ModuleConfig {
@@ -175,6 +178,8 @@ impl Default for ModuleConfig {
             max_module_bytes: 16 * 1024 * 1024,
             max_modules: 10_000,
             cache: None,
+            #[cfg(feature = "typescript")]
+            ts: Default::default(),
         }
     }
 }
@@ -437,6 +442,10 @@ impl ModState {
 
 /// Compiles module source (through the bytecode cache when there is one).
 fn compile_module<'js>(ctx: &Ctx<'js>, st: &ModState, name: &str, source: &str) -> raw::RawResult<'js> {
+    #[cfg(feature = "typescript")]
+    if crate::Language::from_path(name) == crate::Language::TypeScript {
+        return compile_ts_module(ctx, st, name, source);
+    }
     if let Some(cache) = &st.config.cache {
         if let Some(bytes) = cache.get(SourceKind::Module, name, source) {
             if let Ok(m) = raw::read_bytecode(ctx, bytes.as_slice()) {
@@ -451,6 +460,53 @@ fn compile_module<'js>(ctx: &Ctx<'js>, st: &ModState, name: &str, source: &str) 
         return Ok(m);
     }
     raw::eval(ctx, source, name, (qjs::JS_EVAL_TYPE_MODULE | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32)
+}
+
+/// Strips the types of a `.ts`/`.mts`/`.cts` module and compiles it. The bytecode cache keys
+/// it by the TypeScript source's hash and the transformer's version: a hit skips the transform.
+#[cfg(feature = "typescript")]
+fn compile_ts_module<'js>(ctx: &Ctx<'js>, st: &ModState, name: &str, source: &str) -> raw::RawResult<'js> {
+    let key = format!("{name}\u{0}{}", sandvm_typescript::TRANSFORMER_VERSION);
+    let flags = (qjs::JS_EVAL_TYPE_MODULE | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
+    if let Some(bytes) = st.config.cache.as_ref().and_then(|c| c.get(SourceKind::Module, &key, source)) {
+        if let Ok(m) = raw::read_bytecode(ctx, bytes.as_slice()) {
+            st.config.ts.register(name, source.into(), None);
+            return Ok(m);
+        }
+    }
+    let out = transpile_for_guest(ctx, name, source, crate::language::TsKind::Module)?;
+    st.config.ts.register(name, source.into(), Some(out.map));
+    let m = raw::eval(ctx, &out.code, name, flags)?;
+    if let Some(cache) = &st.config.cache {
+        if let Ok(bytes) = raw::write_bytecode(ctx, &m) {
+            cache.put(SourceKind::Module, &key, source, &bytes);
+        }
+    }
+    Ok(m)
+}
+
+/// Transforms TypeScript for a module load; a failure becomes a guest `SyntaxError` (or
+/// `RangeError` for limits) whose message carries the TypeScript position.
+#[cfg(feature = "typescript")]
+fn transpile_for_guest<'js>(
+    ctx: &Ctx<'js>,
+    name: &str,
+    source: &str,
+    kind: crate::language::TsKind,
+) -> std::result::Result<sandvm_typescript::Output, Value<'js>> {
+    crate::language::transpile(source, name, kind).map_err(|e| {
+        let (ctor, msg) = match &e {
+            crate::Error::Syntax { message, line: Some(l), column: Some(c), .. } => {
+                ("SyntaxError", format!("{message} (at {name}:{l}:{c})"))
+            }
+            other => ("RangeError", other.to_string()),
+        };
+        let made = ctx.globals().get::<_, Function>(ctor).and_then(|f| f.call::<_, Value>((msg.as_str(),)));
+        match made {
+            Ok(v) => v,
+            Err(_) => Value::new_undefined(ctx.clone()),
+        }
+    })
 }
 
 /// Throws a module error into the guest.
@@ -695,6 +751,15 @@ fn require<'js>(ctx: &Ctx<'js>, base: &str, spec: &str) -> rquickjs::Result<Valu
             module.set("loaded", false)?;
             // Cached before running, so that require cycles see the partial exports (as in Node).
             st.cjs.borrow_mut().insert(name.clone(), Persistent::save(ctx, module.clone().into_value()));
+            #[cfg(feature = "typescript")]
+            let src: Arc<str> = if crate::Language::from_path(&name) == crate::Language::TypeScript {
+                let out = transpile_for_guest(ctx, &name, &src, crate::language::TsKind::CommonJs)
+                    .map_err(|exc| ctx.throw(exc))?;
+                st.config.ts.register(&name, src.clone(), Some(out.map));
+                out.code.into()
+            } else {
+                src
+            };
             let wrapped = format!("(function (exports, require, module, __filename, __dirname) {{{src}\n}})");
             let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
             let compiled = raw::eval(ctx, &wrapped, &name, flags).map_err(|exc| ctx.throw(exc))?;

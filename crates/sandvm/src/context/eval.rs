@@ -22,6 +22,10 @@ pub struct EvalOptions {
     /// Allow top-level `await` (the script runs as an async script and its completion value is
     /// awaited). Needs the `eval` intrinsic. By default, `false`.
     pub top_level_await: bool,
+    /// The source's language. By default, [`crate::Language::JavaScript`];
+    /// [`crate::Language::TypeScript`] strips types first (the `typescript` cargo feature) and
+    /// maps error positions back.
+    pub language: crate::Language,
 }
 
 /// A function compiled with [`Context::compile_function`] (like node's `vm.compileFunction`).
@@ -71,6 +75,16 @@ impl Context {
     /// # Errors
     /// As [`Context::eval`].
     pub fn eval_wanting(&self, source: &str, opts: &EvalOptions, want: Want) -> Result<Completion> {
+        if opts.language != crate::Language::JavaScript || self.options.modules.is_some() {
+            if let Some(done) = crate::language::eval(self, source, opts, want) {
+                return done;
+            }
+        }
+        self.eval_js(source, opts, want)
+    }
+
+    /// [`Context::eval_wanting`] of JavaScript source.
+    pub(crate) fn eval_js(&self, source: &str, opts: &EvalOptions, want: Want) -> Result<Completion> {
         let strict = self.options.strict;
         let filename = opts.filename.clone().unwrap_or_else(|| self.options.filename.clone());
         let tla = opts.top_level_await;
@@ -133,6 +147,16 @@ impl Context {
     /// # Errors
     /// As [`Context::eval`], plus [`Error::ModuleNotFound`] and [`Error::ModuleNotAllowed`].
     pub fn run_module(&self, source: &str, name: &str) -> Result<Completion> {
+        if crate::Language::from_path(name) != crate::Language::JavaScript || self.options.modules.is_some() {
+            if let Some(done) = crate::language::run_module(self, source, name) {
+                return done;
+            }
+        }
+        self.run_module_js(source, name)
+    }
+
+    /// [`Context::run_module`] of JavaScript source.
+    pub(crate) fn run_module_js(&self, source: &str, name: &str) -> Result<Completion> {
         if source.len() > crate::script::MAX_SOURCE {
             return Err(Error::Host("source too large".into()));
         }

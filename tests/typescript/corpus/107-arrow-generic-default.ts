@@ -1,0 +1,3 @@
+const mk = <T = number>(x: T): { x: T } => ({ x });
+console.log(mk(1).x, mk<string>("s").x);
+mk(true)
