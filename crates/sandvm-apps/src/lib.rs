@@ -25,7 +25,6 @@ pub mod config;
 mod error;
 pub mod input;
 pub mod plugin;
-mod plugin_store;
 pub mod rules;
 pub mod testrunner;
 
