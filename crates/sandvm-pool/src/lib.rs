@@ -54,6 +54,7 @@ mod job;
 mod pool;
 mod process;
 mod stats;
+mod sync;
 mod template;
 mod wire;
 mod worker;

@@ -3,12 +3,13 @@
 
 use std::collections::HashSet;
 use std::io::BufReader;
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::pool::{lock, Inner, KillReason};
-use crate::wire::{read_frame, write_frame, ExecKind, ExecResult, FromWorker, Hello, ToWorker, HELLO_MAGIC};
+use crate::sync::lock;
+use crate::wire::{read_frame, write_frame, ExecJob, ExecKind, ExecResult, FromWorker, Hello, ScriptDef, ToWorker};
 use crate::PoolError;
 
 /// How long a new worker process may take to say it is ready.
@@ -29,6 +30,64 @@ pub(crate) fn kill(pid: u32) {
     let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
 }
 
+/// Why the watchdog (or shutdown) killed a worker process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KillReason {
+    Deadline,
+    Cancel,
+}
+
+/// The way to stop the job a driver is running (it tells the worker process to cancel).
+pub(crate) type CancelHook = Box<dyn Fn() + Send>;
+
+/// Installs and removes the cancel hook of a running job.
+pub(crate) trait JobControl: Send + Sync {
+    /// Installs the way to stop the running job; runs it at once if the job was already
+    /// cancelled.
+    fn set_hook(&self, hook: CancelHook);
+    /// Removes the hook (the job ended).
+    fn clear_hook(&self);
+}
+
+/// A job handed to a driver.
+pub(crate) struct PortJob {
+    pub(crate) exec: ExecJob,
+    /// The definition (source, sealed bytecode) of a `Script` job's registered script.
+    pub(crate) def: Option<ScriptDef>,
+    pub(crate) control: Arc<dyn JobControl>,
+}
+
+/// All a driver thread may do with its worker slot of the pool: the narrow interface that
+/// keeps this file independent of the pool's internals.
+pub(crate) trait Port: Send + Sync + 'static {
+    /// Blocks until a job for this slot is available; `None` when the pool stops.
+    fn next_job(&self) -> Option<PortJob>;
+    /// Delivers the result of the job this slot is running.
+    fn complete(&self, result: Result<ExecResult, PoolError>);
+    /// True once the pool stops.
+    fn stopping(&self) -> bool;
+    /// A worker process started: counts it, records its pid and the time by which it must say
+    /// it is ready (the watchdog kills it after that).
+    fn spawning(&self, pid: u32, ready_by: Instant);
+    /// The worker process said it is ready, or failed to start: no ready deadline any more.
+    fn spawned(&self);
+    /// Records the pid of the slot's process (`None`: no process).
+    fn set_pid(&self, pid: Option<u32>);
+    /// The slot's process is gone: forgets its pid and tells why the watchdog killed it, if it did.
+    fn take_kill(&self) -> Option<KillReason>;
+    /// Counts a worker process that ended while running a job (killed, or crashed when `None`).
+    fn count_worker_event(&self, killed: Option<KillReason>);
+}
+
+/// How to start a worker process.
+#[derive(Debug, Clone)]
+pub(crate) struct SpawnSpec {
+    /// The worker executable (by default, the current one).
+    pub(crate) binary: Option<PathBuf>,
+    pub(crate) args: Vec<String>,
+    pub(crate) hello: Hello,
+}
+
 struct ChildWorker {
     child: Child,
     pid: u32,
@@ -40,13 +99,13 @@ struct ChildWorker {
 }
 
 impl ChildWorker {
-    fn spawn(inner: &Inner, w: usize) -> Result<ChildWorker, PoolError> {
-        let exe = match &inner.config.worker_binary {
+    fn spawn(port: &dyn Port, spec: &SpawnSpec) -> Result<ChildWorker, PoolError> {
+        let exe = match &spec.binary {
             Some(p) => p.clone(),
             None => std::env::current_exe().map_err(|e| PoolError::Worker(format!("no worker binary: {e}")))?,
         };
         let mut cmd = Command::new(&exe);
-        cmd.args(&inner.config.worker_args)
+        cmd.args(&spec.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -57,37 +116,18 @@ impl ChildWorker {
         let mut child =
             cmd.spawn().map_err(|e| PoolError::Worker(format!("cannot start worker {}: {e}", exe.display())))?;
         let pid = child.id();
-        inner.count_worker_start();
-        {
-            let mut slot = lock(&inner.slots[w]);
-            slot.pid = Some(pid);
-            slot.spawn_deadline = Some(Instant::now() + SPAWN_TIMEOUT);
-        }
+        port.spawning(pid, Instant::now() + SPAWN_TIMEOUT);
         let fail = |child: &mut Child, msg: String| {
             let _ = child.kill();
             let _ = child.wait();
-            lock(&inner.slots[w]).spawn_deadline = None;
+            port.spawned();
             PoolError::Worker(msg)
         };
         let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(fail(&mut child, "worker pipes missing".into()));
         };
         let mut stdout = BufReader::new(stdout);
-        let hello = Hello {
-            magic: HELLO_MAGIC,
-            cache_key: inner.key_bytes,
-            exec: crate::exec::ExecSettings {
-                test_hooks: inner.config.test_hooks_enabled(),
-                in_process: true,
-                recycle_after_jobs: inner.config.recycle_after_jobs,
-                recycle_heap_growth: inner.config.recycle_heap_growth as u64,
-                warm_contexts: inner.config.warm_contexts,
-                max_tenants: inner.config.max_tenants_per_worker,
-            },
-            address_space: inner.config.process_address_space,
-            cpu_seconds: inner.config.process_cpu_seconds,
-        };
-        if let Err(e) = write_frame(&mut stdin, &ToWorker::Hello(hello)) {
+        if let Err(e) = write_frame(&mut stdin, &ToWorker::Hello(spec.hello.clone())) {
             return Err(fail(&mut child, format!("worker {} did not take the hello frame: {e}", exe.display())));
         }
         match read_frame::<_, FromWorker>(&mut stdout) {
@@ -95,13 +135,10 @@ impl ChildWorker {
             Ok(FromWorker::Fatal(m)) => return Err(fail(&mut child, format!("worker failed to start: {m}"))),
             Ok(_) => return Err(fail(&mut child, "worker sent an unexpected frame".into())),
             Err(e) => {
-                return Err(fail(
-                    &mut child,
-                    format!("worker {} {:?} did not start: {e}", exe.display(), inner.config.worker_args),
-                ))
+                return Err(fail(&mut child, format!("worker {} {:?} did not start: {e}", exe.display(), spec.args)))
             }
         }
-        lock(&inner.slots[w]).spawn_deadline = None;
+        port.spawned();
         Ok(ChildWorker { child, pid, stdin: Arc::new(Mutex::new(stdin)), stdout, sent: HashSet::new(), cpu_ms: 0.0 })
     }
 
@@ -154,12 +191,12 @@ fn signal_name(sig: i32) -> &'static str {
 }
 
 /// The body of a process worker's driver thread.
-pub(crate) fn driver(inner: Arc<Inner>, w: usize) {
+pub(crate) fn driver(port: &dyn Port, spec: &SpawnSpec) {
     let mut child: Option<ChildWorker> = None;
     let mut spawn_error: Option<PoolError> = None;
     loop {
-        if child.is_none() && !inner.stopping() {
-            match ChildWorker::spawn(&inner, w) {
+        if child.is_none() && !port.stopping() {
+            match ChildWorker::spawn(port, spec) {
                 Ok(c) => {
                     child = Some(c);
                     spawn_error = None;
@@ -167,26 +204,26 @@ pub(crate) fn driver(inner: Arc<Inner>, w: usize) {
                 Err(e) => spawn_error = Some(e),
             }
         }
-        let Some(t) = inner.next_job(w, 0) else { break };
+        let Some(t) = port.next_job() else { break };
         if child.is_none() {
             // Retry once now that there is work; fail the job if the worker cannot start.
-            match ChildWorker::spawn(&inner, w) {
+            match ChildWorker::spawn(port, spec) {
                 Ok(c) => child = Some(c),
                 Err(e) => {
                     let e = spawn_error.take().unwrap_or(e);
-                    inner.complete(w, 0, Err(e));
+                    port.complete(Err(e));
                     continue;
                 }
             }
         }
         let Some(c) = child.as_mut() else { continue };
-        lock(&inner.slots[w]).pid = Some(c.pid);
+        port.set_pid(Some(c.pid));
         let mut exec = t.exec;
         let id = exec.id;
         if let ExecKind::Script { id: sid, def } = &mut exec.kind {
             let key = (exec.tenant.clone(), *sid);
             if !c.sent.contains(&key) {
-                *def = t.registered.as_ref().map(|r| r.def.clone());
+                *def = t.def.clone();
                 c.sent.insert(key);
             }
         }
@@ -195,7 +232,7 @@ pub(crate) fn driver(inner: Arc<Inner>, w: usize) {
             let mut w = lock(&c.stdin);
             write_frame(&mut *w, &ToWorker::Run(exec))
         };
-        t.shared.set_hook(Box::new(move || {
+        t.control.set_hook(Box::new(move || {
             let mut w = lock(&writer);
             let _ = write_frame(&mut *w, &ToWorker::Cancel(id));
         }));
@@ -203,12 +240,12 @@ pub(crate) fn driver(inner: Arc<Inner>, w: usize) {
             Ok(()) => read_frame::<_, FromWorker>(&mut c.stdout),
             Err(e) => Err(e),
         };
-        t.shared.clear_hook();
+        t.control.clear_hook();
         match reply {
             Ok(FromWorker::Done(r)) if r.id == id => {
                 c.cpu_ms += r.stats.cpu_ms;
-                inner.complete(w, 0, Ok(*r));
-                if c.cpu_ms > inner.config.process_cpu_seconds as f64 * 500.0 {
+                port.complete(Ok(*r));
+                if c.cpu_ms > spec.hello.cpu_seconds as f64 * 500.0 {
                     // Half of RLIMIT_CPU used: replace the process before the kernel does.
                     if let Some(c) = child.take() {
                         c.stop();
@@ -223,18 +260,14 @@ pub(crate) fn driver(inner: Arc<Inner>, w: usize) {
                 if let Some(c) = child.take() {
                     c.reap();
                 }
-                lock(&inner.slots[w]).pid = None;
-                inner.count_worker_event(None);
-                inner.complete(w, 0, Err(PoolError::Protocol(msg)));
+                port.set_pid(None);
+                port.count_worker_event(None);
+                port.complete(Err(PoolError::Protocol(msg)));
             }
             Err(e) => {
                 let how = child.take().map(ChildWorker::reap).unwrap_or_default();
-                let killed = {
-                    let mut slot = lock(&inner.slots[w]);
-                    slot.pid = None;
-                    slot.kill.take()
-                };
-                inner.count_worker_event(killed);
+                let killed = port.take_kill();
+                port.count_worker_event(killed);
                 let result = match killed {
                     Some(KillReason::Deadline) => Ok(timeout_result(id)),
                     Some(KillReason::Cancel) => Err(PoolError::Cancelled),
@@ -245,14 +278,14 @@ pub(crate) fn driver(inner: Arc<Inner>, w: usize) {
                         _ => PoolError::WorkerCrashed(how),
                     }),
                 };
-                inner.complete(w, 0, result);
+                port.complete(result);
             }
         }
     }
     if let Some(c) = child.take() {
         c.stop();
     }
-    lock(&inner.slots[w]).pid = None;
+    port.set_pid(None);
 }
 
 fn timeout_result(id: u64) -> ExecResult {

@@ -38,8 +38,8 @@ mod linux {
     use sandvm::{CacheKey, CancelHandle};
 
     use crate::exec::Executor;
-    use crate::pool::lock;
     use crate::process::PARENT_ENV;
+    use crate::sync::lock;
     use crate::wire::{read_frame, write_frame, ExecJob, FromWorker, Hello, ToWorker, HELLO_MAGIC};
 
     #[derive(Default)]

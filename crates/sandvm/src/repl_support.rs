@@ -311,7 +311,7 @@ fn data_value<'js>(ctx: &Ctx<'js>, o: &Object<'js>) -> Value<'js> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Completion: property names without running guest code (through inspect.rs's descriptor
+// Completion: property names without running guest code (through inspect/raw.rs's descriptor
 // walk, which never asks a Proxy and never calls a getter)
 // ---------------------------------------------------------------------------------------
 
