@@ -112,6 +112,18 @@ pub enum Error {
         /// The process-wide cap.
         max: usize,
     },
+    /// A context rebuilt on a fresh engine could not replay its recorded setup (see
+    /// [`crate::Context::run_setup`]): the piece at index `step` failed. The next run tries
+    /// again on a fresh build.
+    #[error("replaying setup step {step} ({what}) failed: {source}")]
+    SetupFailed {
+        /// Index of the failing piece in the recorded setup.
+        step: usize,
+        /// What it is (`script <filename>`, `module <name>`, `call <name>`, `global <name>`, ...).
+        what: String,
+        /// Why it failed.
+        source: Box<Error>,
+    },
     /// A job given to an [`crate::Executor`] panicked; the executor caught the panic and
     /// rebuilt its guest state.
     #[error("the job panicked: {message}")]
@@ -132,8 +144,8 @@ fn position(line: Option<u32>, column: Option<u32>) -> String {
 impl Error {
     /// The stable machine-readable kind used in the JSON contract: `syntax`, `exception`,
     /// `module_not_found`, `module_not_allowed`, `timeout`, `memory_limit`, `stack_overflow`, `output_limit`, `job_limit`, `cancelled`,
-    /// `unsettled`, `cached_data_rejected`, `host`, `saturated`, `store_full`, `too_deep` or
-    /// `job_panicked`.
+    /// `unsettled`, `cached_data_rejected`, `host`, `saturated`, `store_full`, `too_deep`,
+    /// `job_panicked` or `setup_failed`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Syntax { .. } => "syntax",
@@ -153,6 +165,7 @@ impl Error {
             Error::StoreFull { .. } => "store_full",
             Error::TooDeep { .. } => "too_deep",
             Error::JobPanicked { .. } => "job_panicked",
+            Error::SetupFailed { .. } => "setup_failed",
         }
     }
 

@@ -46,7 +46,7 @@ pub use abandon::{
 };
 pub use cache::{BytecodeCache, CacheStats};
 pub use console::{ConsoleEntry, ConsoleLevel};
-pub use context::{run_in_new_context, CompiledFunction, Completion, Context, EvalOptions, Outcome, Stats};
+pub use context::{run_in_new_context, CompiledFunction, Completion, Context, EvalOptions, Outcome, SetupStep, Stats};
 pub use convert::MAX_JSON_DEPTH;
 pub use error::{Error, Result};
 pub use executor::{Executor, ExecutorConfig, JobCancel, Ticket};

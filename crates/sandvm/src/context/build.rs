@@ -78,20 +78,13 @@ impl Context {
         if failed {
             return Err(if heap.refused() { Error::MemoryLimit } else { Error::Host("cannot add intrinsics".into()) });
         }
-        let setup = self.setup.borrow().clone();
         let watch = self.runtime.watch().clone();
         let mut loaded = Loaded::default();
         let mut guard = None;
         qctx.with(|ctx| -> Result<()> {
             raw::update_stack_top(&ctx);
             guard = Some(crate::modules::register(&ctx, self.options.modules.clone()));
-            let r = (|| -> Result<()> {
-                self.prepare(&ctx, &watch, &mut loaded)?;
-                for s in &setup {
-                    self.apply(&ctx, s)?;
-                }
-                Ok(())
-            })();
+            let r = (|| -> Result<()> { self.prepare(&ctx, &watch, &mut loaded) })();
             r.map_err(|e| if heap.refused() { Error::MemoryLimit } else { e })
         })?;
         let _modules = guard.ok_or_else(|| Error::Host("module state missing".into()))?;
