@@ -71,7 +71,7 @@ impl ReplBridge {
     /// (say, the global object was made non-extensible); a limit error when the runtime is
     /// spent or saturated.
     pub fn install(&self, ctx: &Context) -> Result<bool> {
-        if ctx.run_with_engine(|c| has_bridge(c))? {
+        if ctx.run_with_engine(has_bridge)? {
             return Ok(false);
         }
         let slot = self.slot.clone();

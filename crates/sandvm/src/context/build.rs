@@ -84,7 +84,7 @@ impl Context {
         qctx.with(|ctx| -> Result<()> {
             raw::update_stack_top(&ctx);
             guard = Some(crate::modules::register(&ctx, self.options.modules.clone()));
-            let r = (|| -> Result<()> { self.prepare(&ctx, &watch, &mut loaded) })();
+            let r = self.prepare(&ctx, &watch, &mut loaded);
             r.map_err(|e| if heap.refused() { Error::MemoryLimit } else { e })
         })?;
         let _modules = guard.ok_or_else(|| Error::Host("module state missing".into()))?;
