@@ -7,7 +7,7 @@ use serde_json::Value as Json;
 
 use super::manifest::limits_for;
 use super::store::{Caps, Stores};
-use super::{Dispatch, HookOutcome, Isolation, Manifest, PluginHost, PluginState};
+use super::{Dispatch, HookOutcome, Manifest, PluginHost, PluginState};
 use crate::{Error, Result};
 
 pub(super) struct Plugin {
@@ -18,13 +18,14 @@ pub(super) struct Plugin {
     pub(super) failures: u32,
     pub(super) stores: Stores,
     pub(super) exports: Vec<String>,
-    pub(super) ready: u64,
-    pub(super) dirty: bool,
     /// The secret the loader's hook requires (see [`crate::secret_token`]).
     pub(super) token: String,
 }
 
 const CALL: &str = "__sandvm_plugin_call";
+
+/// The key of a plugin's activation in its context's setup.
+const ACTIVATION: &str = "activate";
 
 impl PluginHost {
     /// Loads the plugin in `dir`: checks its manifest against the host's grants and limits,
@@ -103,8 +104,6 @@ impl PluginHost {
             failures: 0,
             stores,
             exports: Vec::new(),
-            ready: 0,
-            dirty: true,
             token: crate::secret_token(),
         };
         self.run_top_level(&mut p).map_err(|e| Error::Plugin { plugin: name.clone(), source: Box::new(e) })?;
@@ -139,17 +138,11 @@ impl PluginHost {
              Object.defineProperty(globalThis, '{CALL}', {{ value: Object.freeze(call) }});\n\
              export const exports = Object.keys(plugin);\n"
         );
-        let rt = p.ctx.runtime().clone();
-        rt.set_limits(p.limits.clone());
+        p.ctx.runtime().set_limits(p.limits.clone());
         p.stores.begin_call();
-        let done = p.ctx.run_module(&loader, "<plugin-loader>");
-        if let Err(e) = &done {
-            if e.is_limit() || matches!(e, sandvm::Error::Cancelled) {
-                p.dirty = true;
-                return Err(e.clone());
-            }
-        }
-        let done = done?;
+        // Recorded in the context's setup: after a limit the core runs it again (and the
+        // activation after it) on the fresh engine before the plugin's next call.
+        let done = p.ctx.run_setup(sandvm::SetupStep::module(&loader, "<plugin-loader>"))?;
         p.exports = done
             .value
             .as_ref()
@@ -157,8 +150,6 @@ impl PluginHost {
             .and_then(Json::as_array)
             .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
             .unwrap_or_default();
-        p.ready = rt.generation();
-        p.dirty = false;
         Ok(())
     }
 
@@ -171,19 +162,12 @@ impl PluginHost {
             });
         }
         let name = self.plugins[i].manifest.name.clone();
-        let result = self.call_raw(i, hook, args);
+        let result = self.invoke(i, hook, args);
         let p = &self.plugins[i];
         self.drain_logs(p);
         match result {
             Ok(v) => Ok(v),
             Err(e) => {
-                if e.is_limit() || matches!(e, sandvm::Error::Cancelled) {
-                    // The runtime was reset: every plugin in it must load again.
-                    match self.opts.isolation {
-                        Isolation::SharedRuntime => self.plugins.iter_mut().for_each(|p| p.dirty = true),
-                        Isolation::RuntimePerPlugin => self.plugins[i].dirty = true,
-                    }
-                }
                 let p = &mut self.plugins[i];
                 p.failures += 1;
                 if p.failures >= self.opts.max_failures {
@@ -201,32 +185,17 @@ impl PluginHost {
         }
     }
 
-    fn call_raw(&mut self, i: usize, hook: &str, args: &[Json]) -> std::result::Result<Option<Json>, sandvm::Error> {
-        let needs_reload = {
-            let p = &self.plugins[i];
-            p.dirty || p.ready != p.ctx.runtime().generation()
-        };
-        if needs_reload {
-            let mut p = self.plugins.remove(i);
-            let r = self.run_top_level(&mut p);
-            let reactivate = r.is_ok() && p.state == PluginState::Active;
-            self.plugins.insert(i, p);
-            r?;
-            if reactivate {
-                let info = serde_json::json!({"name": self.plugins[i].manifest.name, "version": self.plugins[i].manifest.version});
-                self.invoke(i, "activate", &[info])?;
-            }
-        }
-        self.invoke(i, hook, args)
-    }
-
     fn invoke(&self, i: usize, hook: &str, args: &[Json]) -> std::result::Result<Option<Json>, sandvm::Error> {
         let p = &self.plugins[i];
         p.ctx.runtime().set_limits(p.limits.clone());
         p.stores.begin_call();
-        let done = p
-            .ctx
-            .call(CALL, &[Json::String(p.token.clone()), Json::String(hook.to_string()), Json::Array(args.to_vec())])?;
+        let args = [Json::String(p.token.clone()), Json::String(hook.to_string()), Json::Array(args.to_vec())];
+        // An activation is part of the plugin's setup (replayed after a limit, until it is
+        // deactivated); every other call is not.
+        let done = match hook {
+            "activate" => p.ctx.run_setup(sandvm::SetupStep::call(CALL, &args).key(ACTIVATION))?,
+            _ => p.ctx.call(CALL, &args)?,
+        };
         let v = done.value.unwrap_or(Json::Null);
         if v.get("missing") == Some(&Json::Bool(true)) {
             return Ok(None);
@@ -261,6 +230,7 @@ impl PluginHost {
         if self.plugins[i].state != PluginState::Active {
             return Ok(());
         }
+        self.plugins[i].ctx.remove_setup(ACTIVATION);
         let r = self.call_index(i, "deactivate", &[]);
         if self.plugins[i].state == PluginState::Active {
             self.plugins[i].state = PluginState::Loaded;
