@@ -173,9 +173,12 @@ impl Context {
                 *st = None;
                 *st = Some(self.build(generation)?);
             }
+            // What replayed steps print was seen when they first ran: drop it.
+            let kept = self.take_console();
             self.replaying.set(true);
             let replayed = self.replay(generation);
             self.replaying.set(false);
+            self.console.borrow_mut().entries = kept;
             if let Err(e) = replayed {
                 // Rebuilt and replayed again on the next run.
                 *self.state.try_borrow_mut().map_err(|_| reentrant())? = None;

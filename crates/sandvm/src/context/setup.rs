@@ -117,7 +117,8 @@ impl Context {
     /// as part of the context's setup: whenever the context is rebuilt on a fresh engine, its
     /// recorded globals, host functions and steps run again in the order they were recorded,
     /// each as a run of its own under the runtime's limits at that time, before the run that
-    /// found the engine replaced. A step that fails is not recorded.
+    /// found the engine replaced (console output of replayed steps is dropped: it was seen
+    /// when they first ran). A step that fails is not recorded.
     ///
     /// # Errors
     /// As the entry point the step stands for ([`Context::eval_with`], [`Context::run`],
