@@ -48,7 +48,7 @@ pub use cache::{BytecodeCache, CacheStats};
 pub use console::{ConsoleEntry, ConsoleLevel};
 pub use context::{run_in_new_context, CompiledFunction, Completion, Context, EvalOptions, Outcome, SetupStep, Stats};
 pub use convert::MAX_JSON_DEPTH;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorSource, Result};
 pub use executor::{Executor, ExecutorConfig, JobCancel, Ticket};
 pub use inspect::InspectOptions;
 pub use limits::{Limits, MAX_STACK, MIN_STACK};

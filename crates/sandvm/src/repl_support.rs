@@ -67,7 +67,7 @@ impl ReplBridge {
     /// the context on a fresh engine. Returns `true` when it was put there now.
     ///
     /// # Errors
-    /// [`Error::Host`] when the context cannot be set up or the function cannot be defined
+    /// [`Error::EngineInit`] when the context cannot be set up or the function cannot be defined
     /// (say, the global object was made non-extensible); a limit error when the runtime is
     /// spent or saturated.
     pub fn install(&self, ctx: &Context) -> Result<bool> {
@@ -82,7 +82,7 @@ impl ReplBridge {
             }
             define_bridge(c, slot.clone(), mode).map_err(|e| {
                 let _ = c.catch();
-                Error::Host(format!("cannot set up the REPL: {e}"))
+                Error::init("the REPL", e)
             })
         });
         ctx.add_native_setup(Self::NAME, install)?;
@@ -125,7 +125,8 @@ impl Context {
     /// never listed.
     ///
     /// # Errors
-    /// [`Error::Host`] when the context cannot be set up or is already running; a limit
+    /// [`Error::EngineInit`] when the context cannot be set up, [`Error::Reentrant`] when it is
+    /// already running; a limit
     /// error when the runtime is spent or saturated.
     pub fn property_names(&self, path: &[String]) -> Result<Vec<String>> {
         let lexical = self.options().intrinsics.eval;

@@ -67,7 +67,7 @@ impl Context {
     /// Sets a global variable to a deep copy of `value`. The copy survives a runtime reset.
     ///
     /// # Errors
-    /// [`Error::Host`] when the context cannot be set up, [`Error::MemoryLimit`] when the copy
+    /// [`Error::EngineInit`] when the context cannot be set up, [`Error::MemoryLimit`] when the copy
     /// does not fit, [`Error::TooDeep`] when `value` nests deeper than [`crate::MAX_JSON_DEPTH`].
     pub fn set_global(&self, name: &str, value: &Json) -> Result<()> {
         convert::check_depth(value)?;
@@ -92,7 +92,7 @@ impl Context {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Host`] when the context cannot be set up.
+    /// [`Error::EngineInit`] when the context cannot be set up.
     pub fn register_fn<A, R, E, F>(&self, name: &str, f: F) -> Result<()>
     where
         A: DeserializeOwned + 'static,

@@ -119,7 +119,7 @@ impl Context {
     ///
     /// # Errors
     /// [`Error::MemoryLimit`] when the runtime's memory limit is too small for a context;
-    /// [`Error::Host`] when the engine fails to set it up.
+    /// [`Error::EngineInit`] when the engine fails to set it up.
     pub fn new(runtime: &Runtime, options: ContextOptions) -> Result<Context> {
         let deterministic = options.deterministic.is_some();
         let ctx = Context {
@@ -161,12 +161,12 @@ impl Context {
     fn state(&self) -> Result<RefMut<'_, CtxState>> {
         self.runtime.refresh()?;
         let generation = self.runtime.generation();
-        let reentrant = || Error::Host("the context is already running (re-entrant call from a host function)".into());
+        let reentrant = || Error::Reentrant { what: "the context".into() };
         let stale =
             self.state.try_borrow().map_err(|_| reentrant())?.as_ref().map(|s| s.generation) != Some(generation);
         if stale {
             if self.replaying.get() {
-                return Err(Error::Host("the engine was replaced while the context replayed its setup".into()));
+                return Err(Error::Reentrant { what: "the context's setup replay".into() });
             }
             {
                 let mut st = self.state.try_borrow_mut().map_err(|_| reentrant())?;
@@ -186,6 +186,6 @@ impl Context {
             }
         }
         let st = self.state.try_borrow_mut().map_err(|_| reentrant())?;
-        RefMut::filter_map(st, Option::as_mut).map_err(|_| Error::Host("context state missing".into()))
+        RefMut::filter_map(st, Option::as_mut).map_err(|_| Error::init("a context", "its state is missing"))
     }
 }

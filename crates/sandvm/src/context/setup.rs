@@ -183,7 +183,7 @@ impl Context {
                 }
                 other => {
                     let st = self.state.borrow();
-                    let st = st.as_ref().ok_or_else(|| failed(Error::Host("context state missing".into())))?;
+                    let st = st.as_ref().ok_or_else(|| failed(Error::init("a context", "its state is missing")))?;
                     st.ctx.with(|ctx| self.apply(&ctx, other)).map_err(failed)?;
                 }
             }
