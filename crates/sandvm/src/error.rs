@@ -138,14 +138,6 @@ pub enum Error {
     /// The [`crate::Executor`] was closed before the job ran.
     #[error("host error: the executor was closed")]
     ExecutorClosed,
-    /// A host function failed with an error of its own (not one it meant the guest to see).
-    #[error("host error: host function {name} failed: {source}")]
-    HostFunction {
-        /// The function's name.
-        name: String,
-        /// Its error.
-        source: ErrorSource,
-    },
     /// A host-side store a guest can fill (the `sandvm:kv` [`crate::KvStore`]) is at its cap.
     /// Guests see a `RangeError` instead.
     #[error("{store} is full: {message}")]
@@ -207,7 +199,7 @@ impl Error {
     /// `unsettled`, `cached_data_rejected`, `host` (every host-side variant: [`Error::Host`],
     /// [`Error::Reentrant`], [`Error::SourceTooLarge`], [`Error::NotAFunction`],
     /// [`Error::InvalidArgument`], [`Error::Io`], [`Error::EngineInit`],
-    /// [`Error::ExecutorClosed`], [`Error::HostFunction`]), `saturated`, `store_full`, `too_deep`,
+    /// [`Error::ExecutorClosed`]), `saturated`, `store_full`, `too_deep`,
     /// `job_panicked` or `setup_failed`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -231,8 +223,7 @@ impl Error {
             | Error::InvalidArgument { .. }
             | Error::Io { .. }
             | Error::EngineInit { .. }
-            | Error::ExecutorClosed
-            | Error::HostFunction { .. } => "host",
+            | Error::ExecutorClosed => "host",
             Error::Saturated { .. } => "saturated",
             Error::StoreFull { .. } => "store_full",
             Error::TooDeep { .. } => "too_deep",
@@ -251,8 +242,7 @@ impl Error {
 
     /// True for the host-side failures (kind `host`): [`Error::Host`], [`Error::Reentrant`],
     /// [`Error::SourceTooLarge`], [`Error::NotAFunction`], [`Error::InvalidArgument`],
-    /// [`Error::Io`], [`Error::EngineInit`], [`Error::ExecutorClosed`],
-    /// [`Error::HostFunction`].
+    /// [`Error::Io`], [`Error::EngineInit`], [`Error::ExecutorClosed`].
     pub fn is_host(&self) -> bool {
         self.kind() == "host"
     }
@@ -271,7 +261,7 @@ impl Error {
     }
 }
 
-/// An error from outside sandvm (an I/O error, a host function's own error), shared so that
+/// An error from outside sandvm (an I/O error), shared so that
 /// [`Error`] stays `Clone` and comparable. It displays as the error it holds, its
 /// [`std::error::Error::source`] is that error's source, and [`ErrorSource::downcast_ref`]
 /// gets the original back.
