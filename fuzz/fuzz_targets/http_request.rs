@@ -13,7 +13,8 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
-use sandvm_server::config::{LimitSettings, PoolSettings, TenantEntry};
+use sandvm::Limits;
+use sandvm_server::config::{PoolSettings, TenantEntry};
 use sandvm_server::{router, AppState, ServerConfig};
 use tower::ServiceExt;
 
@@ -39,8 +40,9 @@ fn app() -> &'static (tokio::runtime::Runtime, Router) {
     APP.get_or_init(|| {
         let rt =
             tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio runtime");
-        let limits = LimitSettings { timeout_ms: Some(100), memory_mb: Some(16), ..Default::default() };
-        let max = LimitSettings { timeout_ms: Some(200), memory_mb: Some(32), ..Default::default() };
+        let ms = |n| Some(std::time::Duration::from_millis(n));
+        let limits = Limits { timeout: ms(100), memory: 16 << 20, ..Limits::default() };
+        let max = Limits { timeout: ms(200), memory: 32 << 20, ..Limits::default() };
         let config = ServerConfig {
             body_limit_bytes: 64 * 1024,
             pool: PoolSettings { workers: Some(2), queue_capacity: 64, ..Default::default() },

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let limits = RuleLimits {
         rule_timeout: Duration::from_millis(20),
         evaluation_timeout: Duration::from_millis(200),
-        memory: 16 << 20,
+        sandbox: sandvm::Limits { memory: 16 << 20, ..RuleLimits::default().sandbox },
         ..Default::default()
     };
     let facts = serde_json::json!({ "n": flags, "s": text.len(), "customer": { "tier": "vip" }, "order": { "total": 120, "items": [] } });

@@ -157,12 +157,11 @@ pub struct RuleLimits {
     /// Time one whole evaluation may take; rules not run by then fail with
     /// `evaluation_timeout`. By default, 2 s.
     pub evaluation_timeout: Duration,
-    /// Engine heap of the engine's runtime. By default, 32 MiB.
-    pub memory: usize,
-    /// Engine stack. By default, 256 KiB.
-    pub stack: usize,
-    /// Output (rule outputs plus console) of one sandbox call. By default, 1 MiB.
-    pub max_output: usize,
+    /// The sandbox's other limits (the one [`sandvm::Limits`] type): engine heap 32 MiB,
+    /// stack 256 KiB, output (rule outputs plus console) of one sandbox call 1 MiB, 10,000
+    /// promise jobs per call, no CPU budget. Its `timeout` is not used: each sandbox call is
+    /// bounded by `rule_timeout` and what is left of `evaluation_timeout`.
+    pub sandbox: sandvm::Limits,
     /// Deterministic mode (seeded `Math.random`, `Date` fixed at 0): the same facts always
     /// give the same result. By default, `true`.
     pub deterministic: bool,
@@ -173,9 +172,14 @@ impl Default for RuleLimits {
         RuleLimits {
             rule_timeout: Duration::from_millis(100),
             evaluation_timeout: Duration::from_secs(2),
-            memory: 32 * 1024 * 1024,
-            stack: 256 * 1024,
-            max_output: 1024 * 1024,
+            sandbox: sandvm::Limits {
+                timeout: None,
+                cpu_time: None,
+                memory: 32 * 1024 * 1024,
+                stack: 256 * 1024,
+                max_output: 1024 * 1024,
+                max_jobs: 10_000,
+            },
             deterministic: true,
         }
     }
@@ -438,14 +442,7 @@ impl RuleEngine {
     }
 
     fn sandbox_limits(l: &RuleLimits, timeout: Duration) -> sandvm::Limits {
-        sandvm::Limits {
-            timeout: Some(timeout),
-            cpu_time: None,
-            memory: l.memory,
-            stack: l.stack,
-            max_output: l.max_output,
-            max_jobs: 10_000,
-        }
+        sandvm::Limits { timeout: Some(timeout), ..l.sandbox.clone() }
     }
 
     /// The rule set.

@@ -56,18 +56,15 @@ const PRELUDE: &str = include_str!("testrunner_prelude.js");
 /// How tests run.
 #[derive(Debug, Clone)]
 pub struct TestOptions {
-    /// Time limit of one test, its hooks included. By default, 5 s (as in Jest). It is also the
-    /// ceiling: a test may ask for less with `test(name, fn, ms)`, and a request for more is
-    /// clamped to this value (the operator's limit is never exceeded).
-    pub timeout: Duration,
+    /// The limits of one test (the one [`sandvm::Limits`] type). `timeout` is the time limit
+    /// of one test, its hooks included: by default 5 s (as in Jest). It is also the ceiling: a
+    /// test may ask for less with `test(name, fn, ms)`, and a request for more is clamped to
+    /// it ([`sandvm::Limits::clamp_to`]: the operator's limit is never exceeded). `memory` is
+    /// the engine heap of a file's runtime (64 MiB), `stack` 256 KiB, `max_output` the console
+    /// plus results of one test (1 MiB), `max_jobs` 1,000,000, no `cpu_time` budget.
+    pub limits: sandvm::Limits,
     /// Time limit of a file's top level (where tests are registered). By default, 5 s.
     pub collect_timeout: Duration,
-    /// Engine heap of a file's runtime. By default, 64 MiB.
-    pub memory: usize,
-    /// Engine stack. By default, 256 KiB.
-    pub stack: usize,
-    /// Output (console plus results) of one test. By default, 1 MiB.
-    pub max_output: usize,
     /// Deterministic mode (seeded `Math.random`, fixed `Date`, virtual timers). By default,
     /// `false`.
     pub deterministic: bool,
@@ -78,11 +75,8 @@ pub struct TestOptions {
 impl Default for TestOptions {
     fn default() -> Self {
         TestOptions {
-            timeout: Duration::from_secs(5),
+            limits: sandvm::Limits { timeout: Some(Duration::from_secs(5)), ..sandvm::Limits::default() },
             collect_timeout: Duration::from_secs(5),
-            memory: 64 * 1024 * 1024,
-            stack: 256 * 1024,
-            max_output: 1024 * 1024,
             deterministic: false,
             filter: None,
         }
@@ -379,12 +373,15 @@ fn parse_reply<T: serde::de::DeserializeOwned>(
         .map_err(|e| sandvm::Error::Host(format!("the test framework returned a malformed {what}: {e}")))
 }
 
-/// The time limit of a test that asks for `requested` milliseconds: at most `ceiling`.
-fn test_timeout(requested: Option<f64>, ceiling: Duration) -> Duration {
-    requested
-        .filter(|ms| ms.is_finite() && *ms > 0.0)
-        .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok())
-        .map_or(ceiling, |t| t.min(ceiling))
+/// The limits of a test that asks for `requested` milliseconds: the options' limits with
+/// that timeout, clamped to them ([`sandvm::Limits::clamp_to`]: never more than the ceiling).
+fn test_limits(requested: Option<f64>, ceiling: &sandvm::Limits) -> sandvm::Limits {
+    let asked =
+        requested.filter(|ms| ms.is_finite() && *ms > 0.0).and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok());
+    match asked {
+        Some(t) => sandvm::Limits { timeout: Some(t), ..ceiling.clone() }.clamp_to(ceiling),
+        None => ceiling.clone(),
+    }
 }
 
 /// The outcome of one test from the framework's report. Only `passed` passes; the kind is
@@ -413,14 +410,7 @@ fn outcome_of(r: Reported) -> (Status, Option<TestFailure>) {
 
 impl FileCtx<'_> {
     fn limits(&self, timeout: Duration) -> sandvm::Limits {
-        sandvm::Limits {
-            timeout: Some(timeout),
-            cpu_time: None,
-            memory: self.opts.memory,
-            stack: self.opts.stack,
-            max_output: self.opts.max_output,
-            max_jobs: 1_000_000,
-        }
+        sandvm::Limits { timeout: Some(timeout), ..self.opts.limits.clone() }
     }
 
     /// Loads the framework and runs the file's top level as the context's recorded setup (the
@@ -455,7 +445,7 @@ fn run_module_tests(source: &str, name: &str, modules: sandvm::ModuleConfig, opt
     if opts.deterministic {
         copts = copts.deterministic(Some(sandvm::Deterministic::default()));
     }
-    let base = sandvm::Limits { timeout: Some(opts.collect_timeout), memory: opts.memory, ..Default::default() };
+    let base = sandvm::Limits { timeout: Some(opts.collect_timeout), ..opts.limits.clone() };
     let made = sandvm::Runtime::new(base).and_then(|rt| sandvm::Context::new(&rt, copts));
     let ctx = match made {
         Ok(c) => c,
@@ -498,7 +488,7 @@ fn run_module_tests(source: &str, name: &str, modules: sandvm::ModuleConfig, opt
         }
         let started = Instant::now();
         let rt = f.ctx.runtime().clone();
-        rt.set_limits(f.limits(test_timeout(t.timeout, opts.timeout)));
+        rt.set_limits(test_limits(t.timeout, &opts.limits));
         let outcome = f.ctx.call("__sandvm_test_run", &[Json::from(f.token.as_str()), Json::from(t.id)]);
         let console = f.ctx.take_console();
         let (status, failure) = match outcome.and_then(|c| parse_reply::<Reported>(c.value, "test result")) {

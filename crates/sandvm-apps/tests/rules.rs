@@ -98,7 +98,11 @@ fn memory_hungry_and_throwing_rules_are_reported_per_rule() {
             "t.yaml",
         )
         .unwrap(),
-        RuleLimits { memory: 16 * 1024 * 1024, rule_timeout: Duration::from_secs(2), ..Default::default() },
+        RuleLimits {
+            sandbox: sandvm::Limits { memory: 16 * 1024 * 1024, ..RuleLimits::default().sandbox },
+            rule_timeout: Duration::from_secs(2),
+            ..Default::default()
+        },
     )
     .unwrap();
     let ev = e.evaluate(&json!({"n": 1})).unwrap();
@@ -233,7 +237,11 @@ fn the_evaluation_after_each_limit_has_the_rules_and_not_the_guest_state() {
             "t.yaml",
         )
         .unwrap(),
-        RuleLimits { memory: 16 * 1024 * 1024, rule_timeout: Duration::from_millis(200), ..Default::default() },
+        RuleLimits {
+            sandbox: sandvm::Limits { memory: 16 * 1024 * 1024, ..RuleLimits::default().sandbox },
+            rule_timeout: Duration::from_millis(200),
+            ..Default::default()
+        },
     )
     .unwrap();
     let ok = e.evaluate(&json!({"n": 1, "how": "none"})).unwrap();

@@ -14,7 +14,9 @@ fn examples() -> PathBuf {
 }
 
 fn opts() -> TestOptions {
-    TestOptions { timeout: Duration::from_secs(2), memory: 24 * 1024 * 1024, ..Default::default() }
+    let d = TestOptions::default();
+    let limits = sandvm::Limits { timeout: Some(Duration::from_secs(2)), memory: 24 * 1024 * 1024, ..d.limits.clone() };
+    TestOptions { limits, ..d }
 }
 
 #[test]
@@ -167,7 +169,10 @@ fn the_test_after_each_limit_sees_the_file_set_up_again() {
         it('hogs', () => { const a = []; for (;;) a.push(new Array(1e5).fill(1)); });
         check('after running out of memory');
     "#;
-    let opts = TestOptions { timeout: Duration::from_millis(200), memory: 16 * 1024 * 1024, ..Default::default() };
+    let d = TestOptions::default();
+    let limits =
+        sandvm::Limits { timeout: Some(Duration::from_millis(200)), memory: 16 * 1024 * 1024, ..d.limits.clone() };
+    let opts = TestOptions { limits, ..d };
     let f = testrunner::run_source(source, "replay.test.js", &opts);
     assert!(f.error.is_none(), "{:?}", f.error);
     let got: Vec<(&str, Status, Option<&str>)> =

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use sandvm_apps::testrunner::{self, Status, TestOptions};
 
 fn opts() -> TestOptions {
-    TestOptions { timeout: Duration::from_millis(300), ..Default::default() }
+    let d = TestOptions::default();
+    TestOptions { limits: sandvm::Limits { timeout: Some(Duration::from_millis(300)), ..d.limits.clone() }, ..d }
 }
 
 fn run(src: &str) -> testrunner::FileResult {

@@ -321,7 +321,10 @@ pub fn run_rules(cmd: RulesCmd) -> anyhow::Result<u8> {
             let limits = rules::RuleLimits {
                 rule_timeout: Duration::from_millis(rule_timeout.max(1)),
                 evaluation_timeout: Duration::from_millis(timeout.max(1)),
-                memory: memory.saturating_mul(1024 * 1024),
+                sandbox: sandvm::Limits {
+                    memory: memory.saturating_mul(1024 * 1024),
+                    ..rules::RuleLimits::default().sandbox
+                },
                 ..Default::default()
             };
             let mut engine = rules::RuleEngine::new(&set, limits)?;
@@ -399,8 +402,11 @@ pub fn run_test(args: TestArgs) -> anyhow::Result<u8> {
         }
     };
     let opts = testrunner::TestOptions {
-        timeout: Duration::from_millis(args.timeout.max(1)),
-        memory: args.memory.saturating_mul(1024 * 1024),
+        limits: sandvm::Limits {
+            timeout: Some(Duration::from_millis(args.timeout.max(1))),
+            memory: args.memory.saturating_mul(1024 * 1024),
+            ..testrunner::TestOptions::default().limits
+        },
         filter: args.filter.clone(),
         deterministic: args.deterministic,
         ..Default::default()

@@ -1,40 +1,61 @@
 //! `run` and `eval`: flags, the run on a bounded guest executor, human and JSON output.
 
 use std::io::{Read, Write};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
 use sandvm::{
     BytecodeCache, Capabilities, ConsoleEntry, ConsoleLevel, Context, ContextOptions, Deterministic, Error, Executor,
-    ExecutorConfig, HostModule, Intrinsics, KvStore, Limits, ModuleConfig, Report, Runtime, Stats,
+    ExecutorConfig, HostModule, Intrinsics, KvStore, LimitField, LimitInput, LimitValue, Limits, ModuleConfig, Report,
+    Runtime, Stats,
 };
 
 /// The exit codes, for `--help`.
 pub const EXIT_CODES_HELP: &str = "Exit codes:\n  0  ok\n  1  guest error (syntax error, uncaught exception, promise that never settles)\n  2  usage or I/O error (bad flag, missing file, non-UTF-8 source)\n  3  limit hit (timeout, memory, stack, output, promise jobs)";
 
+/// One limit flag's value, read by [`limit_arg`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitArg {
+    /// The limit.
+    pub field: LimitField,
+    /// Its value.
+    pub value: LimitValue,
+}
+
+/// A clap value parser for the `sandvm::Limits` key `key`: a plain number in that key's
+/// unit (`timeout_ms`: milliseconds, `memory_mb`: MiB, ...) or a number with a unit, with
+/// [`sandvm::parse_limit`]'s checks (negative, overflow, NaN, unknown units: an error).
+pub fn limit_arg(key: &'static str) -> impl Fn(&str) -> Result<LimitArg, String> + Clone + Send + Sync + 'static {
+    move |s: &str| {
+        sandvm::parse_limit(key, LimitInput::Text(s))
+            .map(|(field, value)| LimitArg { field, value })
+            .map_err(|e| e.reason.to_string())
+    }
+}
+
 /// Sandbox flags shared by `run`, `eval` and `repl`: limits, globals, context options, module
 /// policy and capability packs.
 #[derive(Args, Debug, Clone)]
 pub struct SandboxArgs {
-    /// Wall-clock timeout in milliseconds (of each input in the REPL), microtasks included
-    /// (0 = none).
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
-    pub timeout: u64,
-    /// CPU-time budget in milliseconds (0 = none).
-    #[arg(long = "cpu-time", value_name = "MS", default_value_t = 0)]
-    pub cpu_time: u64,
-    /// Heap memory limit in MiB.
-    #[arg(long, value_name = "MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
-    pub memory: u64,
-    /// Engine stack limit in KiB (clamped to 32..=8192).
-    #[arg(long, value_name = "KB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
-    pub stack: u64,
-    /// Maximum bytes of console output plus result.
-    #[arg(long = "max-output", value_name = "BYTES", default_value_t = 1024 * 1024)]
-    pub max_output: u64,
+    /// Wall-clock timeout (of each input in the REPL), microtasks included: milliseconds or
+    /// a number with a unit (`250ms`, `2s`); 0 or `none` = none.
+    #[arg(long, value_name = "MS", default_value = "1000", value_parser = limit_arg("timeout_ms"))]
+    pub timeout: LimitArg,
+    /// CPU-time budget: milliseconds or a number with a unit; 0 or `none` = none.
+    #[arg(long = "cpu-time", value_name = "MS", default_value = "0", value_parser = limit_arg("cpu_time_ms"))]
+    pub cpu_time: LimitArg,
+    /// Heap memory limit: MiB or a number with a unit (`512 KiB`, `1 GiB`).
+    #[arg(long, value_name = "MB", default_value = "64", value_parser = limit_arg("memory_mb"))]
+    pub memory: LimitArg,
+    /// Engine stack limit: KiB or a number with a unit (clamped to 32 KiB..=8 MiB).
+    #[arg(long, value_name = "KB", default_value = "256", value_parser = limit_arg("stack_kb"))]
+    pub stack: LimitArg,
+    /// Maximum console output plus result: bytes or a number with a unit.
+    #[arg(long = "max-output", value_name = "BYTES", default_value = "1048576", value_parser = limit_arg("max_output"))]
+    pub max_output: LimitArg,
     /// Maximum promise jobs (microtasks) per run.
-    #[arg(long = "max-jobs", value_name = "N", default_value_t = 1_000_000)]
-    pub max_jobs: u64,
+    #[arg(long = "max-jobs", value_name = "N", default_value = "1000000", value_parser = limit_arg("max_jobs"))]
+    pub max_jobs: LimitArg,
     /// Define a global variable from JSON: `--global user='{"name":"Ada"}'` (repeatable).
     #[arg(long = "global", value_name = "NAME=JSON")]
     pub globals: Vec<String>,
@@ -83,16 +104,13 @@ pub struct RunArgs {
 }
 
 impl SandboxArgs {
-    /// The limits these flags ask for.
+    /// The limits these flags ask for: the one conversion from flags to [`Limits`].
     pub fn limits(&self) -> Limits {
-        Limits {
-            timeout: (self.timeout > 0).then(|| Duration::from_millis(self.timeout)),
-            cpu_time: (self.cpu_time > 0).then(|| Duration::from_millis(self.cpu_time)),
-            memory: usize::try_from(self.memory.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
-            stack: usize::try_from(self.stack.saturating_mul(1024)).unwrap_or(usize::MAX),
-            max_output: usize::try_from(self.max_output).unwrap_or(usize::MAX),
-            max_jobs: self.max_jobs,
+        let mut l = Limits::default();
+        for a in [&self.timeout, &self.cpu_time, &self.memory, &self.stack, &self.max_output, &self.max_jobs] {
+            l.set_value(a.field, a.value);
         }
+        l
     }
 
     /// The module policy these flags ask for: `None` unless a module flag is given or `force`

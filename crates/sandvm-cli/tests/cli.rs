@@ -148,6 +148,11 @@ fn usage_errors_exit_2() {
         &["eval"][..],
         &["eval", "1", "--timeout", "soon"],
         &["eval", "1", "--memory", "0"],
+        &["eval", "1", "--memory", "-1"],
+        &["eval", "1", "--memory", "1e999 GiB"],
+        &["eval", "1", "--memory", "NaN"],
+        &["eval", "1", "--timeout", "5 parsecs"],
+        &["eval", "1", "--max-jobs", "1.5"],
         &["eval", "1", "--global", "novalue"],
         &["eval", "1", "--global", "x={bad json"],
         &["eval", "1", "--global", "=1"],
@@ -177,6 +182,16 @@ fn flags_reach_the_sandbox() {
     assert_eq!(a["value"][1], 0);
     let (_, v) = json_run(&["eval", "--json", "--no-eval", "typeof eval"]);
     assert_eq!(v["value"], "undefined");
+    // Limit flags take their old units (ms, MiB, KiB) or a number with a unit.
+    let (code, v) = json_run(&["eval", "--json", "--timeout", "50ms", "for (;;) {}"]);
+    assert_eq!((code, v["error"]["kind"].as_str()), (3, Some("timeout")));
+    let bomb = "let a = []; for (;;) a.push(a.length + 'x')";
+    let (code, v) = json_run(&["eval", "--json", "--memory", "8 MiB", "--timeout", "5s", bomb]);
+    assert_eq!((code, v["error"]["kind"].as_str()), (3, Some("memory_limit")));
+    let (code, v) = json_run(&["eval", "--json", "--max-output", "1 KiB", "'x'.repeat(2000)"]);
+    assert_eq!((code, v["error"]["kind"].as_str()), (3, Some("output_limit")));
+    let (code, v) = json_run(&["eval", "--json", "--max-output", "4 KiB", "'x'.repeat(2000).length"]);
+    assert_eq!((code, v["value"].as_i64()), (0, Some(2000)));
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use sandvm_testkit::{wait_exit, wait_until};
 use serde_json::{json, Value};
 
 const KEY: &str = "e2e-secret-key-1";
@@ -120,17 +121,6 @@ fn sigterm(child: &Child) {
     assert!(ok.success());
 }
 
-fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            return st;
-        }
-        assert!(Instant::now() < deadline, "the server did not exit within {within:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn serve_over_http_then_drain_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -179,10 +169,13 @@ fn serve_over_http_then_drain_on_sigterm() {
     assert!(m.body.contains("sandvm_http_requests_total"), "{}", m.body);
 
     // A request in flight when SIGTERM arrives still gets its answer.
-    let slow = json!({"code": "const t0 = Date.now(); while (Date.now() - t0 < 600) {} 'drained'", "timeout_ms": 3000});
+    let slow =
+        json!({"code": "const t0 = Date.now(); while (Date.now() - t0 < 1500) {} 'drained'", "timeout_ms": 5000});
     let a2 = a.clone();
     let inflight = std::thread::spawn(move || http(&a2, "POST", "/v1/execute", Some(KEY), Some(&slow)));
-    std::thread::sleep(Duration::from_millis(200));
+    wait_until(Duration::from_secs(10), "the slow request to run", || {
+        http(&a, "GET", "/readyz", None, None).json()["running"].as_u64().unwrap_or(0) > 0
+    });
     sigterm(&srv.child);
     let r = inflight.join().expect("thread");
     assert_eq!(r.status, 200, "{}", r.body);
@@ -233,15 +226,6 @@ fn a_bad_config_is_a_usage_error_naming_the_field() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("tenant anonymous"));
 }
 
-/// Polls `cond` until it holds, for at most `within`.
-fn wait_until(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The scenario on the embedded default configuration: four renders whose helper is
 /// stuck in one builtin that never polls the interrupt neither starve other requests nor keep
 /// the server alive after SIGTERM.
@@ -259,7 +243,7 @@ fn stuck_renders_are_bounded_and_sigterm_exits_within_the_grace() {
             std::thread::spawn(move || http(&a, "POST", "/v1/templates/render", None, Some(&body)))
         })
         .collect();
-    wait_until("the stuck renders to run", Duration::from_secs(10), || {
+    wait_until(Duration::from_secs(10), "the stuck renders to run", || {
         http(&a, "GET", "/readyz", None, None).json()["running"].as_u64().unwrap_or(0) > 0
     });
 
@@ -329,7 +313,7 @@ fn sigterm_with_a_stuck_render_in_flight_exits_after_the_grace() {
         let _ = s.read_to_end(&mut raw);
         raw
     });
-    wait_until("the stuck render to run", Duration::from_secs(10), || {
+    wait_until(Duration::from_secs(10), "the stuck render to run", || {
         http(&a, "GET", "/readyz", None, None).json()["running"] == 1
     });
     let t0 = Instant::now();

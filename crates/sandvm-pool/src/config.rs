@@ -189,22 +189,10 @@ impl Default for TenantConfig {
 }
 
 impl TenantConfig {
-    /// `limits` (or the default limits) capped field by field by the tenant's maxima.
+    /// `limits` (or the default limits) clamped field by field to the tenant's maxima
+    /// ([`Limits::clamp_to`]). The pool *clamps*: a library caller that asks for more gets
+    /// the maximum. (The HTTP service refuses instead, before a job reaches the pool.)
     pub fn effective_limits(&self, limits: Option<&Limits>) -> Limits {
-        let l = limits.unwrap_or(&self.default_limits);
-        let m = &self.max_limits;
-        let cap = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (None, b) => b,
-            (a, None) => a,
-        };
-        Limits {
-            timeout: cap(l.timeout, m.timeout),
-            cpu_time: cap(l.cpu_time, m.cpu_time),
-            memory: l.memory.min(m.memory),
-            stack: l.stack.min(m.stack),
-            max_output: l.max_output.min(m.max_output),
-            max_jobs: l.max_jobs.min(m.max_jobs),
-        }
+        limits.unwrap_or(&self.default_limits).clamp_to(&self.max_limits)
     }
 }

@@ -134,7 +134,7 @@ impl Executor {
         // Anything left over from the previous job first (a cheap no-op normally).
         self.maintain();
         self.tick += 1;
-        let limits = job.limits.to_limits();
+        let limits = job.limits.clone();
         if let ExecKind::Template(t) = &job.kind {
             // A render has a sandbox of its own; the tenant's runtime here keeps its heap.
             let mut r = crate::template::run(job.id, t, &limits, on_start);

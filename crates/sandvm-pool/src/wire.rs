@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::sync::Arc;
-use std::time::Duration;
 
 use sandvm::{Limits, Report, Stats};
 use serde::{Deserialize, Serialize};
@@ -33,45 +32,6 @@ pub(crate) mod json_text {
     pub(crate) fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
         let text = String::deserialize(d)?;
         serde_json::from_str(&text).map_err(D::Error::custom)
-    }
-}
-
-/// [`Limits`] on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct WireLimits {
-    timeout_us: Option<u64>,
-    cpu_us: Option<u64>,
-    memory: u64,
-    stack: u64,
-    max_output: u64,
-    max_jobs: u64,
-}
-
-impl From<&Limits> for WireLimits {
-    fn from(l: &Limits) -> Self {
-        let us = |d: Duration| d.as_micros().min(u128::from(u64::MAX)) as u64;
-        WireLimits {
-            timeout_us: l.timeout.map(us),
-            cpu_us: l.cpu_time.map(us),
-            memory: l.memory as u64,
-            stack: l.stack as u64,
-            max_output: l.max_output as u64,
-            max_jobs: l.max_jobs,
-        }
-    }
-}
-
-impl WireLimits {
-    pub(crate) fn to_limits(self) -> Limits {
-        let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-        Limits {
-            timeout: self.timeout_us.map(Duration::from_micros),
-            cpu_time: self.cpu_us.map(Duration::from_micros),
-            memory: size(self.memory),
-            stack: size(self.stack),
-            max_output: size(self.max_output),
-            max_jobs: self.max_jobs,
-        }
     }
 }
 
@@ -131,7 +91,8 @@ pub(crate) struct ExecJob {
     pub(crate) id: u64,
     pub(crate) tenant: Arc<str>,
     pub(crate) kind: ExecKind,
-    pub(crate) limits: WireLimits,
+    /// The job's limits (`sandvm::Limits`' compact binary form: every field, exact).
+    pub(crate) limits: Limits,
     #[serde(with = "json_text")]
     pub(crate) globals: Option<Json>,
     pub(crate) options: JobOptions,
@@ -249,7 +210,7 @@ mod tests {
             id: 7,
             tenant: "t".into(),
             kind: ExecKind::Call { function: "f".into(), args: vec![serde_json::json!({"a": [1, "x", null]})] },
-            limits: WireLimits::from(&Limits::default()),
+            limits: Limits::default(),
             globals: Some(serde_json::json!({"x": 1.5})),
             options: JobOptions {
                 strict: true,
@@ -270,7 +231,7 @@ mod tests {
         assert_eq!(j.id, 7);
         assert_eq!(j.globals, Some(serde_json::json!({"x": 1.5})));
         assert!(matches!(j.kind, ExecKind::Call { ref args, .. } if args[0]["a"][1] == "x"));
-        assert_eq!(j.limits.to_limits(), Limits::default());
+        assert_eq!(j.limits, Limits::default());
         assert_eq!(j.options.capabilities, ["timers", "url"]);
     }
 

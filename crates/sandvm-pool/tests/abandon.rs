@@ -7,15 +7,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use sandvm_pool::{Fault, Job, Pool, PoolConfig, PoolError, TenantConfig};
+use sandvm_testkit::wait_until;
 use serde_json::json;
-
-fn wait_until(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(ms(5));
-    }
-}
 
 #[test]
 fn abandoned_threads_are_counted_capped_and_reported_at_shutdown() {
@@ -50,7 +43,7 @@ fn abandoned_threads_are_counted_capped_and_reported_at_shutdown() {
     assert_eq!(p.stats().tenants["acme"].rejected.get("saturated").copied(), Some(1));
 
     // When the stuck thread ends by itself, its token goes and work is accepted again.
-    wait_until("the stuck thread to end", Duration::from_secs(20), || sandvm::abandoned_threads() == 0);
+    wait_until(Duration::from_secs(20), "the stuck thread to end", || sandvm::abandoned_threads() == 0);
     assert_eq!(p.stats().stuck_threads, 0);
     assert!(p.abandoned_jobs().is_empty());
     assert_eq!(value(&p.execute_blocking("acme", Job::source("6 * 7"))), json!(42));
@@ -59,7 +52,7 @@ fn abandoned_threads_are_counted_capped_and_reported_at_shutdown() {
     sandvm::set_max_abandoned_threads(sandvm::DEFAULT_MAX_ABANDONED);
     let h = p.submit("beta", Job::fault(Fault::Hang(3_000)).with_limits(timeout_limits(60_000))).expect("submit");
     let id = h.id();
-    wait_until("the job to start", Duration::from_secs(10), || p.stats().running == 1);
+    wait_until(Duration::from_secs(10), "the job to start", || p.stats().running == 1);
     let t0 = Instant::now();
     let report = p.shutdown_blocking();
     let took = t0.elapsed();

@@ -88,15 +88,13 @@ fn a_worker_killed_from_outside_fails_only_its_job() {
     let long = Limits { timeout: Some(Duration::from_secs(20)), ..Default::default() };
     let victim = p.submit("a", Job::source(LOOP).with_limits(long)).expect("submit");
     let next = p.submit("a", Job::source("'next'")).expect("submit");
-    let pid = loop {
+    let pid = sandvm_testkit::wait_for(Duration::from_secs(10), "the job to run on a worker with a pid", || {
         let s = p.stats();
-        if s.running == 1 {
-            if let Some(Some(pid)) = s.worker_pids.first() {
-                break *pid;
-            }
+        match s.worker_pids.first() {
+            Some(Some(pid)) if s.running == 1 => Some(*pid),
+            _ => None,
         }
-        std::thread::sleep(ms(5));
-    };
+    });
     let pid = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw).expect("pid");
     rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("kill the worker");
     crashed_with(&victim.wait(), "signal 9");
@@ -177,9 +175,7 @@ fn output_limit_and_cancellation() {
     let long = Limits { timeout: Some(Duration::from_secs(20)), ..Default::default() };
     let running = p.submit("a", Job::source(LOOP).with_limits(long)).expect("submit");
     let queued = p.submit("a", Job::source("'never'")).expect("submit");
-    while p.stats().running == 0 {
-        std::thread::sleep(ms(5));
-    }
+    sandvm_testkit::wait_until(Duration::from_secs(10), "the job to start", || p.stats().running > 0);
     queued.cancel();
     running.cancel();
     assert!(matches!(running.wait(), Err(PoolError::Cancelled)));

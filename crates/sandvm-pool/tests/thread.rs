@@ -256,18 +256,14 @@ fn cancel_queued_and_running_jobs() {
     queued.cancel();
     assert!(matches!(queued.wait(), Err(PoolError::Cancelled)));
     // Give the loop time to start, then cancel it.
-    while p.stats().running == 0 {
-        std::thread::sleep(ms(5));
-    }
+    sandvm_testkit::wait_until(Duration::from_secs(10), "the job to start", || p.stats().running > 0);
     let t = Instant::now();
     running.cancel();
     assert!(matches!(running.wait(), Err(PoolError::Cancelled)));
     assert!(t.elapsed() < Duration::from_secs(10), "a cancelled job ran on");
     // A stuck job cancelled ends after the margin (its thread is abandoned).
     let stuck = p.submit("a", Job::fault(Fault::Hang(2_000)).with_limits(long)).expect("submit");
-    while p.stats().running == 0 {
-        std::thread::sleep(ms(5));
-    }
+    sandvm_testkit::wait_until(Duration::from_secs(10), "the job to start", || p.stats().running > 0);
     stuck.cancel();
     assert!(matches!(stuck.wait(), Err(PoolError::Cancelled)));
     assert_eq!(value(&p.execute_blocking("a", Job::source("'fine'"))), json!("fine"));
@@ -281,9 +277,7 @@ fn quotas_fail_at_once() {
     assert!(matches!(p.submit("nobody", Job::source("1")), Err(PoolError::UnknownTenant(_))));
     p.add_tenant("q", TenantConfig { max_queued: 2, max_concurrency: 1, ..Default::default() });
     let blocker = p.submit("q", Job::source(LOOP).with_limits(timeout_limits(2_000))).expect("submit");
-    while p.stats().running == 0 {
-        std::thread::sleep(ms(2));
-    }
+    sandvm_testkit::wait_until(Duration::from_secs(10), "the job to start", || p.stats().running > 0);
     let _a = p.submit("q", Job::source("1")).expect("1st queued");
     let _b = p.submit("q", Job::source("1")).expect("2nd queued");
     match p.submit("q", Job::source("1")) {
@@ -347,9 +341,7 @@ fn pool_queue_is_bounded() {
     })
     .expect("pool");
     let blocker = p.submit("a", Job::source(LOOP).with_limits(timeout_limits(2_000))).expect("submit");
-    while p.stats().running == 0 {
-        std::thread::sleep(ms(2));
-    }
+    sandvm_testkit::wait_until(Duration::from_secs(10), "the job to start", || p.stats().running > 0);
     let _q: Vec<_> = (0..3).map(|_| p.submit("b", Job::source("1")).expect("queued")).collect();
     assert!(matches!(p.submit("c", Job::source("1")), Err(PoolError::Busy)));
     blocker.cancel();

@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
 use crate::app::AppState;
-use crate::config::LimitSettings;
 use crate::ServerError;
+use sandvm::{InvalidLimit, InvalidReason, LimitField, LimitInput, LimitOverrides, Limits};
 
 /// `POST /v1/execute`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Unknown fields are refused by the flattened `RequestLimits` (serde's
+// `deny_unknown_fields` does not work with `flatten`).
 pub struct ExecuteRequest {
     /// The source: a classic script (sloppy, its completion value is the result) or, with
     /// `module`, an ES module (its exports are the result).
@@ -25,10 +26,13 @@ pub struct ExecuteRequest {
     /// Run `code` as an ES module named `main.mjs`. By default, `false`.
     #[serde(default)]
     pub module: bool,
-    /// Wall-clock milliseconds, at least 1. By default, the tenant's default.
-    pub timeout_ms: Option<i64>,
-    /// Engine heap in MiB, at least 1. By default, the tenant's default.
-    pub memory_mb: Option<i64>,
+    /// Limits, each at most the tenant's maximum (more is refused with 422
+    /// `limit_exceeded`): any key of `sandvm::Limits` at the top level of the body
+    /// (`timeout`, `cpu_time`, `memory`, `stack`, `max_output`, `max_jobs`, with units:
+    /// `"250ms"`, `"16 MiB"`; or `timeout_ms`, `memory_mb`, ...). By default, the tenant's
+    /// defaults.
+    #[serde(flatten)]
+    pub limits: RequestLimits,
     /// Globals set before the code runs (deep copies).
     pub globals: Option<Map<String, Json>>,
     /// Capability packs to grant (`timers`, `text`, `base64`, `url`, `structured-clone`,
@@ -61,12 +65,12 @@ pub struct CreateScriptResponse {
 
 /// `POST /v1/scripts/{id}/run` (an empty body is the same as `{}`).
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Unknown fields are refused by the flattened `RequestLimits` (serde's
+// `deny_unknown_fields` does not work with `flatten`).
 pub struct RunScriptRequest {
     /// As in [`ExecuteRequest`].
-    pub timeout_ms: Option<i64>,
-    /// As in [`ExecuteRequest`].
-    pub memory_mb: Option<i64>,
+    #[serde(flatten)]
+    pub limits: RequestLimits,
     /// As in [`ExecuteRequest`].
     pub globals: Option<Map<String, Json>>,
     /// As in [`ExecuteRequest`].
@@ -76,7 +80,8 @@ pub struct RunScriptRequest {
 
 /// `POST /v1/templates/render`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Unknown fields are refused by the flattened `RequestLimits` (serde's
+// `deny_unknown_fields` does not work with `flatten`).
 pub struct RenderRequest {
     /// The Handlebars template source.
     pub template: String,
@@ -90,9 +95,8 @@ pub struct RenderRequest {
     #[serde(default)]
     pub helpers: BTreeMap<String, String>,
     /// As in [`ExecuteRequest`].
-    pub timeout_ms: Option<i64>,
-    /// As in [`ExecuteRequest`].
-    pub memory_mb: Option<i64>,
+    #[serde(flatten)]
+    pub limits: RequestLimits,
 }
 
 /// `POST /v1/templates/render` response (200 even when the template fails, like a guest
@@ -131,10 +135,11 @@ pub struct LimitsResponse {
     pub tenant: String,
     /// What happens to a request over the maxima: always `refuse` (422 `limit_exceeded`).
     pub policy: String,
-    /// The limits of a request that gives none.
-    pub defaults: LimitSettings,
-    /// The most a request may ask for.
-    pub maxima: LimitSettings,
+    /// The limits of a request that gives none, in `sandvm::Limits`' output form: every
+    /// field by its canonical key, times in milliseconds (0: none), sizes in bytes.
+    pub defaults: Limits,
+    /// The most a request may ask for (same form).
+    pub maxima: Limits,
     /// Capability packs the tenant may ask for.
     pub capabilities: Vec<String>,
     /// In-memory modules the tenant's module requests may import.
@@ -145,6 +150,79 @@ pub struct LimitsResponse {
     pub max_scripts: usize,
     /// Largest request body, in bytes.
     pub body_limit_bytes: usize,
+}
+
+/// The limit keys of a request body (flattened into it). A key that names no limit is a 400
+/// like any unknown field; a limit key with a bad value (negative, not a number, an unknown
+/// unit) is kept as an error for the handler to answer with 422 `invalid_request`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestLimits(Result<LimitOverrides, InvalidLimit>);
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits(Ok(LimitOverrides::new()))
+    }
+}
+
+impl RequestLimits {
+    /// The limits asked for, or why one of them is invalid.
+    ///
+    /// # Errors
+    /// The first invalid limit.
+    pub fn overrides(&self) -> Result<&LimitOverrides, &InvalidLimit> {
+        self.0.as_ref()
+    }
+}
+
+impl From<LimitOverrides> for RequestLimits {
+    fn from(o: LimitOverrides) -> Self {
+        RequestLimits(Ok(o))
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestLimits {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RequestLimits;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("request fields")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RequestLimits, A::Error> {
+                let mut out = Ok(LimitOverrides::new());
+                while let Some(key) = map.next_key::<String>()? {
+                    if LimitField::from_key(&key).is_none() {
+                        let shown: String = key.chars().take(64).collect();
+                        return Err(serde::de::Error::custom(format_args!("unknown field `{shown}`")));
+                    }
+                    let value: Json = map.next_value()?;
+                    let input = match &value {
+                        Json::Null => Ok(LimitInput::Null),
+                        Json::String(s) => Ok(LimitInput::Text(s)),
+                        Json::Number(n) => Ok(match (n.as_u64(), n.as_i64()) {
+                            (Some(u), _) => LimitInput::Unsigned(u),
+                            (_, Some(i)) => LimitInput::Signed(i),
+                            _ => LimitInput::Float(n.as_f64().unwrap_or(f64::NAN)),
+                        }),
+                        Json::Bool(_) => Err("a boolean"),
+                        Json::Array(_) => Err("a list"),
+                        Json::Object(_) => Err("an object"),
+                    };
+                    if let Ok(o) = &mut out {
+                        let r = match input {
+                            Ok(v) => o.set(&key, v).map(|_| ()),
+                            Err(got) => Err(InvalidLimit { key, reason: InvalidReason::WrongType(got) }),
+                        };
+                        if let Err(e) = r {
+                            out = Err(e);
+                        }
+                    }
+                }
+                Ok(RequestLimits(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// A JSON body: `Content-Type: application/json` (or `+json`) or 415, at most the configured
@@ -233,8 +311,13 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let e = parse_json::<ExecuteRequest>(br#"{"code": "1", "timeout_ms": "soon"}"#).expect_err("type");
+        // A limit with a bad value parses, keeping the error for a 422 that names the key.
+        let r = parse_json::<ExecuteRequest>(br#"{"code": "1", "timeout_ms": "soon"}"#).expect("parses");
+        let e = r.limits.overrides().expect_err("bad limit");
         assert!(e.to_string().contains("`timeout_ms`"), "{e}");
+        let r = parse_json::<ExecuteRequest>(br#"{"code": "1", "timeout": "250ms", "memory_mb": 8}"#).expect("parses");
+        let l = r.limits.overrides().expect("limits").apply(&Limits::default());
+        assert_eq!((l.timeout, l.memory), (Some(std::time::Duration::from_millis(250)), 8 << 20));
         let e = parse_json::<ExecuteRequest>(br#"{"code": 1}"#).expect_err("type");
         assert!(e.to_string().contains("`code`"), "{e}");
         let e = parse_json::<ExecuteRequest>(br#"{"timeout_ms": 1}"#).expect_err("missing");

@@ -20,9 +20,9 @@ use serde_json::{json, Value as JsonValue};
 
 use crate::api::{
     ApiJson, CreateScriptRequest, CreateScriptResponse, ExecuteRequest, LimitsResponse, OptionalJson, RenderError,
-    RenderRequest, RenderResponse, RunScriptRequest,
+    RenderRequest, RenderResponse, RequestLimits, RunScriptRequest,
 };
-use crate::config::{canonical_pack, hash_key, LimitSettings, ServerConfig, Tenant};
+use crate::config::{canonical_pack, hash_key, ServerConfig, Tenant};
 use crate::store::{new_id, MemoryStore, ScriptRecord, ScriptStore};
 use crate::telemetry::{self, RunOutcome, TenantTag};
 use crate::ServerError;
@@ -254,42 +254,17 @@ fn tagged(tenant: &Tenant, r: Result<Response, ServerError>) -> Response {
 
 // ----- limits and capabilities ------------------------------------------------------------
 
-/// The limits of a request: the tenant's defaults with the requested timeout and memory.
-/// Over the tenant's maxima the request is refused (422 `limit_exceeded`), never clamped.
-pub(crate) fn resolve_limits(
-    t: &Tenant,
-    timeout_ms: Option<i64>,
-    memory_mb: Option<i64>,
-) -> Result<Limits, ServerError> {
-    let mut l = t.default_limits.clone();
-    let over = |field: &str, asked: i64, max: String| ServerError::Unprocessable {
+/// The limits of a request: the tenant's defaults with the fields the request gives. The
+/// server *refuses*: over the tenant's maxima the request fails with 422 `limit_exceeded`
+/// naming the field ([`Limits::within`]), never clamped; a bad value is 422
+/// `invalid_request`.
+pub(crate) fn resolve_limits(t: &Tenant, asked: &RequestLimits) -> Result<Limits, ServerError> {
+    let asked = asked.overrides().map_err(|e| ServerError::invalid(e.to_string()))?;
+    let l = asked.apply(&t.default_limits);
+    l.within(&t.max_limits).map_err(|e| ServerError::Unprocessable {
         kind: "limit_exceeded",
-        message: format!("{field} {asked} is above this tenant's maximum of {max}"),
-    };
-    if let Some(ms) = timeout_ms {
-        if ms <= 0 {
-            return Err(ServerError::invalid(format!(
-                "timeout_ms must be a positive number of milliseconds, got {ms}"
-            )));
-        }
-        let asked = Duration::from_millis(ms.unsigned_abs());
-        if let Some(max) = t.max_limits.timeout {
-            if asked > max {
-                return Err(over("timeout_ms", ms, max.as_millis().to_string()));
-            }
-        }
-        l.timeout = Some(asked);
-    }
-    if let Some(mb) = memory_mb {
-        if mb <= 0 {
-            return Err(ServerError::invalid(format!("memory_mb must be a positive number of MiB, got {mb}")));
-        }
-        let max_mb = t.max_limits.memory / (1024 * 1024);
-        if mb.unsigned_abs() > max_mb as u64 {
-            return Err(over("memory_mb", mb, max_mb.to_string()));
-        }
-        l.memory = usize::try_from(mb).unwrap_or(usize::MAX).saturating_mul(1024 * 1024);
-    }
+        message: format!("{} {} is above this tenant's maximum of {}", e.field, e.requested, e.max),
+    })?;
     Ok(l)
 }
 
@@ -413,8 +388,8 @@ async fn limits(State(state): State<AppState>, Caller(t): Caller) -> Response {
     let body = LimitsResponse {
         tenant: t.name.clone(),
         policy: "refuse".into(),
-        defaults: LimitSettings::from_limits(&t.default_limits),
-        maxima: LimitSettings::from_limits(&t.max_limits),
+        defaults: t.default_limits.clone(),
+        maxima: t.max_limits.clone(),
         capabilities: t.capabilities.iter().map(|c| c.to_string()).collect(),
         modules: t.pool.modules.keys().cloned().collect(),
         quotas: t.quotas.clone(),
@@ -426,7 +401,7 @@ async fn limits(State(state): State<AppState>, Caller(t): Caller) -> Response {
 
 async fn execute(State(state): State<AppState>, Caller(t): Caller, ApiJson(req): ApiJson<ExecuteRequest>) -> Response {
     let r = async {
-        let limits = resolve_limits(&t, req.timeout_ms, req.memory_mb)?;
+        let limits = resolve_limits(&t, &req.limits)?;
         let caps = resolve_capabilities(&t, &req.capabilities)?;
         let job = if req.module { Job::module(req.code) } else { Job::source(req.code) };
         run_job(&state, &t, with_request(job, limits, req.globals, caps)).await
@@ -503,7 +478,7 @@ async fn run_script(
     OptionalJson(req): OptionalJson<RunScriptRequest>,
 ) -> Response {
     let r = async {
-        let limits = resolve_limits(&t, req.timeout_ms, req.memory_mb)?;
+        let limits = resolve_limits(&t, &req.limits)?;
         let caps = resolve_capabilities(&t, &req.capabilities)?;
         let key = (t.name.clone(), id.clone());
         let known = state.compiled().get(&key).copied();
@@ -549,7 +524,7 @@ async fn render_template(
         if state.is_draining() {
             return Err(ServerError::ShuttingDown);
         }
-        let limits = resolve_limits(&t, req.timeout_ms, req.memory_mb)?;
+        let limits = resolve_limits(&t, &req.limits)?;
         let data = match req.data {
             None | Some(JsonValue::Null) => JsonValue::Null,
             Some(d @ JsonValue::Object(_)) => d,

@@ -17,8 +17,8 @@
 //! api_keys_sha256 = ["<64 hex digits: sha256 of the key; `sandvm serve --hash-key KEY`>"]
 //! capabilities = ["timers", "text", "base64", "url", "structured-clone", "queue-microtask"]
 //! max_scripts = 1000
-//! limits = { timeout_ms = 1000, memory_mb = 64 }           # defaults of a request
-//! max_limits = { timeout_ms = 10000, memory_mb = 256 }     # the most a request may ask
+//! limits = { timeout = "1s", memory = "64 MiB" }          # defaults of a request
+//! max_limits = { timeout = "10s", memory = "256 MiB" }     # the most a request may ask
 //! quotas = { max_concurrency = 4, max_queued = 100, rate_per_second = 50, rate_burst = 100,
 //!            cpu_ms_per_window = 60000, cpu_window_ms = 60000, memory_cap_mb = 1024 }
 //! modules = { "lib/math.mjs" = "export const add = (a, b) => a + b;" }
@@ -116,51 +116,10 @@ impl Default for PoolSettings {
     }
 }
 
-/// Limits as written in the configuration and in `GET /v1/limits`. A timeout of 0 means none.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitSettings {
-    /// Wall-clock milliseconds for the run (0: none).
-    pub timeout_ms: Option<u64>,
-    /// CPU milliseconds (0: none).
-    pub cpu_time_ms: Option<u64>,
-    /// Engine heap in MiB.
-    pub memory_mb: Option<u64>,
-    /// Engine stack in KiB.
-    pub stack_kb: Option<u64>,
-    /// Console text plus the completion value, in bytes.
-    pub max_output_bytes: Option<u64>,
-    /// Promise jobs per run.
-    pub max_jobs: Option<u64>,
-}
-
-impl LimitSettings {
-    /// `base` with the fields given here replaced.
-    pub fn apply(&self, base: &Limits) -> Limits {
-        let ms = |v: u64| if v == 0 { None } else { Some(Duration::from_millis(v)) };
-        let size = |v: u64, unit: usize| usize::try_from(v).unwrap_or(usize::MAX).saturating_mul(unit);
-        Limits {
-            timeout: self.timeout_ms.map_or(base.timeout, ms),
-            cpu_time: self.cpu_time_ms.map_or(base.cpu_time, ms),
-            memory: self.memory_mb.map_or(base.memory, |v| size(v, MIB)),
-            stack: self.stack_kb.map_or(base.stack, |v| size(v, 1024)),
-            max_output: self.max_output_bytes.map_or(base.max_output, |v| size(v, 1)),
-            max_jobs: self.max_jobs.unwrap_or(base.max_jobs),
-        }
-    }
-
-    /// Every field of `l`, in configuration units.
-    pub fn from_limits(l: &Limits) -> LimitSettings {
-        let ms = |d: Option<Duration>| Some(d.map_or(0, |d| d.as_millis() as u64));
-        LimitSettings {
-            timeout_ms: ms(l.timeout),
-            cpu_time_ms: ms(l.cpu_time),
-            memory_mb: Some((l.memory / MIB) as u64),
-            stack_kb: Some((l.stack / 1024) as u64),
-            max_output_bytes: Some(l.max_output as u64),
-            max_jobs: Some(l.max_jobs),
-        }
-    }
+/// Reads `max_limits` over the pool's default maxima ([`TenantConfig::default`]): a key
+/// left out keeps its default maximum.
+fn max_limits_over_pool_defaults<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Limits, D::Error> {
+    serde::de::DeserializeSeed::deserialize(sandvm::LimitsSeed(&TenantConfig::default().max_limits), d)
 }
 
 /// A tenant's quotas (see [`sandvm_pool::TenantConfig`]).
@@ -206,11 +165,16 @@ pub struct TenantEntry {
     /// SHA-256 digests (64 hex digits) of the tenant's API keys; the keys themselves are
     /// never stored.
     pub api_keys_sha256: Vec<String>,
-    /// Defaults of a request that gives no limits. Unset fields: [`Limits::default`].
-    pub limits: LimitSettings,
-    /// The most a request may ask for; more is refused with 422. Unset fields: the pool's
-    /// defaults (timeout 30 s, memory 256 MiB, ...).
-    pub max_limits: LimitSettings,
+    /// Defaults of a request that gives no limits, as a table of `sandvm::Limits` keys with
+    /// units (`{ timeout = "1s", memory = "64 MiB" }`; the older `timeout_ms`, `memory_mb`,
+    /// `stack_kb`, `cpu_time_ms` and `max_output_bytes` keys still work). Unset fields:
+    /// [`Limits::default`].
+    pub limits: Limits,
+    /// The most a request may ask for; more is refused with 422 `limit_exceeded` naming the
+    /// field ([`Limits::within`]). Same keys. Unset fields: the pool's default maxima
+    /// (timeout 30 s, memory 256 MiB, stack 1 MiB, output 16 MiB, 10,000,000 jobs).
+    #[serde(deserialize_with = "max_limits_over_pool_defaults")]
+    pub max_limits: Limits,
     /// Quotas.
     pub quotas: QuotaSettings,
     /// Capability packs requests may ask for. By default, every pack of
@@ -227,8 +191,8 @@ impl Default for TenantEntry {
         TenantEntry {
             name: "anonymous".into(),
             api_keys_sha256: Vec::new(),
-            limits: LimitSettings::default(),
-            max_limits: LimitSettings::default(),
+            limits: Limits::default(),
+            max_limits: TenantConfig::default().max_limits,
             quotas: QuotaSettings::default(),
             capabilities: None,
             max_scripts: 1_000,
@@ -416,34 +380,13 @@ impl ServerConfig {
 
 impl TenantEntry {
     fn resolve(&self, at: &str) -> Result<Tenant, ServerError> {
-        let pool_defaults = TenantConfig::default();
-        let default_limits = self.limits.apply(&Limits::default());
-        let max_limits = self.max_limits.apply(&pool_defaults.max_limits);
-        check_limits(&format!("{at}.limits"), &self.limits)?;
-        check_limits(&format!("{at}.max_limits"), &self.max_limits)?;
-        let over = |name: &str| err(format!("{at}.limits.{name}"), format!("above max_limits.{name}"));
-        let above = |a: Option<Duration>, m: Option<Duration>| match (a, m) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(a), Some(m)) => a > m,
-        };
-        if above(default_limits.timeout, max_limits.timeout) {
-            return Err(over("timeout_ms"));
-        }
-        if above(default_limits.cpu_time, max_limits.cpu_time) {
-            return Err(over("cpu_time_ms"));
-        }
-        if default_limits.memory > max_limits.memory {
-            return Err(over("memory_mb"));
-        }
-        if default_limits.stack > max_limits.stack {
-            return Err(over("stack_kb"));
-        }
-        if default_limits.max_output > max_limits.max_output {
-            return Err(over("max_output_bytes"));
-        }
-        if default_limits.max_jobs > max_limits.max_jobs {
-            return Err(over("max_jobs"));
+        let default_limits = self.limits.clone();
+        let max_limits = self.max_limits.clone();
+        if let Err(e) = default_limits.within(&max_limits) {
+            return Err(err(
+                format!("{at}.limits.{}", e.field),
+                format!("{} is above max_limits.{} ({})", e.requested, e.field, e.max),
+            ));
         }
         let capabilities = match &self.capabilities {
             None => sandvm::PACK_NAMES.to_vec(),
@@ -510,15 +453,6 @@ impl TenantEntry {
     }
 }
 
-fn check_limits(at: &str, l: &LimitSettings) -> Result<(), ServerError> {
-    for (name, v) in [("memory_mb", l.memory_mb), ("stack_kb", l.stack_kb), ("max_output_bytes", l.max_output_bytes)] {
-        if v == Some(0) {
-            return Err(err(format!("{at}.{name}"), "must be positive"));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -556,8 +490,8 @@ isolation = "process"
 name = "acme"
 api_keys_sha256 = ["{key}"]
 capabilities = ["timers", "text-encoding"]
-limits = {{ timeout_ms = 500, memory_mb = 16 }}
-max_limits = {{ timeout_ms = 2000, memory_mb = 32 }}
+limits = {{ timeout_ms = 500, memory = "16 MiB" }}
+max_limits = {{ timeout = "2s", memory_mb = 32 }}
 quotas = {{ max_concurrency = 2, rate_per_second = 5.5, cpu_ms_per_window = 100 }}
 modules = {{ "lib.mjs" = "export const x = 1;" }}
 "#
@@ -569,6 +503,10 @@ modules = {{ "lib.mjs" = "export const x = 1;" }}
         assert_eq!(t.capabilities, ["timers", "text"]);
         assert_eq!(t.default_limits.timeout, Some(Duration::from_millis(500)));
         assert_eq!(t.max_limits.memory, 32 * MIB);
+        assert_eq!(t.default_limits.memory, 16 * MIB);
+        assert_eq!(t.max_limits.timeout, Some(Duration::from_secs(2)));
+        // Keys left out of max_limits keep the pool's default maxima.
+        assert_eq!(t.max_limits.stack, TenantConfig::default().max_limits.stack);
         assert_eq!(t.pool.rate, Some(RateQuota { per_second: 5.5, burst: 6 }));
         assert_eq!(t.pool.max_concurrency, 2);
         assert!(t.pool.modules.contains_key("lib.mjs"));
@@ -602,7 +540,16 @@ modules = {{ "lib.mjs" = "export const x = 1;" }}
         let (path, _) = config_err(&format!(
             "[[tenants]]\nname = \"a\"\napi_keys_sha256 = [\"{k}\"]\nlimits = {{ timeout_ms = 5000 }}\nmax_limits = {{ timeout_ms = 100 }}"
         ));
-        assert_eq!(path, "tenants[0].limits.timeout_ms");
+        assert_eq!(path, "tenants[0].limits.timeout");
+        let (path, msg) = config_err(&format!(
+            "[[tenants]]\nname = \"a\"\napi_keys_sha256 = [\"{k}\"]\nlimits = {{ memory = \"1e999 GiB\" }}"
+        ));
+        assert_eq!(path, "tenants[0].limits.memory", "{msg}");
+        assert!(msg.contains("too large"), "{msg}");
+        let (path, msg) = config_err("[anonymous]\nmax_limits = { memory_mb = 0 }");
+        assert_eq!(path, "anonymous.max_limits.memory_mb", "{msg}");
+        let (path, msg) = config_err("[anonymous]\nlimits = { memroy = 1 }");
+        assert!(path.starts_with("anonymous.limits") && msg.contains("memroy"), "{path}: {msg}");
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::*;
-use sandvm_server::config::{hash_key, LimitSettings, QuotaSettings, TenantEntry};
+use sandvm::Limits;
+use sandvm_server::config::{hash_key, QuotaSettings, TenantEntry};
 use sandvm_server::{ServerConfig, OPENAPI_JSON, ROUTES};
 use serde_json::{json, Value};
 
@@ -18,7 +19,11 @@ fn tenant(name: &str, key: &str) -> TenantEntry {
     TenantEntry {
         name: name.into(),
         api_keys_sha256: vec![hash_key(key)],
-        max_limits: LimitSettings { timeout_ms: Some(5_000), memory_mb: Some(128), ..Default::default() },
+        max_limits: Limits {
+            timeout: Some(std::time::Duration::from_secs(5)),
+            memory: 128 << 20,
+            ..sandvm_pool::TenantConfig::default().max_limits
+        },
         ..Default::default()
     }
 }
@@ -121,8 +126,9 @@ async fn bad_requests_are_400_naming_the_field() {
     let r = send(&app, raw("{\"code\": ")).await;
     assert_eq!((r.status, r.kind().as_str()), (StatusCode::BAD_REQUEST, "bad_request"));
     assert!(r.json()["error"]["message"].as_str().is_some_and(|m| m.contains("malformed JSON")), "{}", r.text);
+    // A limit key with a value of the right type but no meaning is 422, naming the key.
     let r = send(&app, raw(r#"{"code": "1", "timeout_ms": "soon"}"#)).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!((r.status, r.kind().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"), "{}", r.text);
     assert!(r.text.contains("timeout_ms"), "{}", r.text);
     let r = send(&app, raw(r#"{"code": 5}"#)).await;
     assert!(r.status == StatusCode::BAD_REQUEST && r.text.contains("`code`"), "{}", r.text);
@@ -130,8 +136,10 @@ async fn bad_requests_are_400_naming_the_field() {
     assert!(r.status == StatusCode::BAD_REQUEST && r.text.contains("`globals`"), "{}", r.text);
     let r = send(&app, raw(r#"{"cod": "1"}"#)).await;
     assert!(r.status == StatusCode::BAD_REQUEST && r.text.contains("cod"), "{}", r.text);
-    let r = send(&app, raw(r#"{"code": "1", "timeout_ms": 1.5}"#)).await;
-    assert!(r.status == StatusCode::BAD_REQUEST && r.text.contains("timeout_ms"), "{}", r.text);
+    let r = send(&app, raw(r#"{"code": "1", "timeout_ms": [1]}"#)).await;
+    assert!(r.status == StatusCode::UNPROCESSABLE_ENTITY && r.text.contains("timeout_ms"), "{}", r.text);
+    let r = send(&app, raw(r#"{"code": "1", "timeout_msec": 5}"#)).await;
+    assert!(r.status == StatusCode::BAD_REQUEST && r.text.contains("timeout_msec"), "{}", r.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,26 +255,48 @@ async fn invalid_requests_are_422_and_limits_are_refused_not_clamped() {
     let (_s, app) = app(two_tenants());
     for (body, kind) in [
         (json!({"code": "1", "timeout_ms": -5}), "invalid_request"),
-        (json!({"code": "1", "timeout_ms": 0}), "invalid_request"),
         (json!({"code": "1", "memory_mb": -1}), "invalid_request"),
+        (json!({"code": "1", "memory_mb": 0}), "invalid_request"),
+        (json!({"code": "1", "memory": "NaN MiB"}), "invalid_request"),
+        (json!({"code": "1", "memory": "1e999 GiB"}), "invalid_request"),
+        (json!({"code": "1", "timeout": "5 parsecs"}), "invalid_request"),
+        (json!({"code": "1", "memory": "x".repeat(2000)}), "invalid_request"),
+        (json!({"code": "1", "timeout_ms": 5, "timeout": "5ms"}), "invalid_request"),
+        // No time limit (0 or none) is more than any maximum.
+        (json!({"code": "1", "timeout_ms": 0}), "limit_exceeded"),
+        (json!({"code": "1", "timeout": null}), "limit_exceeded"),
         (json!({"code": "1", "timeout_ms": 5001}), "limit_exceeded"),
+        (json!({"code": "1", "timeout": "5.001s"}), "limit_exceeded"),
         (json!({"code": "1", "memory_mb": 129}), "limit_exceeded"),
+        (json!({"code": "1", "memory": "129 MiB"}), "limit_exceeded"),
+        (json!({"code": "1", "stack": "2 MiB"}), "limit_exceeded"),
     ] {
         let r = send(&app, post("/v1/execute", Some(KEY_A), &body)).await;
         assert_eq!((r.status, r.kind().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, kind), "{body}: {}", r.text);
     }
-    // At the maximum is fine.
+    let r = send(&app, post("/v1/execute", Some(KEY_A), &json!({"code": "1", "memory": "129 MiB"}))).await;
+    let msg = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert_eq!(msg, "memory 129 MiB is above this tenant's maximum of 128 MiB");
+    // At the maximum is fine, in either spelling.
     let r =
         send(&app, post("/v1/execute", Some(KEY_A), &json!({"code": "1", "timeout_ms": 5000, "memory_mb": 128}))).await;
     assert_eq!(r.status, StatusCode::OK);
+    let r =
+        send(&app, post("/v1/execute", Some(KEY_A), &json!({"code": "1", "timeout": "5s", "memory": "128 MiB"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // GET /v1/limits tells the caller its limits.
     let r = send(&app, get("/v1/limits", Some(KEY_A))).await;
     let v = r.json();
     assert_eq!(v["tenant"], "a");
     assert_eq!(v["policy"], "refuse");
-    assert_eq!(v["maxima"]["timeout_ms"], 5000);
-    assert_eq!(v["maxima"]["memory_mb"], 128);
-    assert_eq!(v["defaults"]["timeout_ms"], 1000);
+    assert_eq!(v["maxima"]["timeout"], 5000);
+    assert_eq!(v["maxima"]["memory"], 128 << 20);
+    assert_eq!(v["defaults"]["timeout"], 1000);
+    assert_eq!(v["defaults"]["cpu_time"], 0);
+    assert_eq!(v["defaults"]["max_jobs"], 1_000_000);
+    // The output form reads back as the same limits.
+    let back: Limits = serde_json::from_value(v["maxima"].clone()).expect("limits");
+    assert_eq!(back.memory, 128 << 20);
     assert_eq!(v["body_limit_bytes"], 4096);
     let v = send(&app, get("/v1/limits", Some(KEY_B))).await.json();
     assert_eq!(v["tenant"], "b");
@@ -301,19 +331,19 @@ async fn saturated_pool_is_503() {
         let slow = slow.clone();
         async move { send(&app, post("/v1/execute", None, &slow)).await }
     });
-    wait_for(|| state.pool().stats().running == 1).await;
+    wait_for("the slow job to run", || state.pool().stats().running == 1).await;
     let b = tokio::spawn({
         let app = app.clone();
         async move { send(&app, post("/v1/execute", None, &slow)).await }
     });
-    wait_for(|| state.pool().stats().queued == 1).await;
+    wait_for("the second job to queue", || state.pool().stats().queued == 1).await;
     let r = send(&app, post("/v1/execute", None, &json!({"code": "1"}))).await;
     assert_eq!((r.status, r.kind().as_str()), (StatusCode::SERVICE_UNAVAILABLE, "busy"), "{}", r.text);
     assert!(r.headers.contains_key(header::RETRY_AFTER));
     // Dropping the requests cancels their jobs; the pool frees up.
     a.abort();
     b.abort();
-    wait_for(|| {
+    wait_for("the pool to free up", || {
         let s = state.pool().stats();
         s.running == 0 && s.queued == 0
     })

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sandvm_server::config::{hash_key, LimitSettings, PoolSettings, QuotaSettings, TenantEntry};
+use sandvm::Limits;
+use sandvm_server::config::{hash_key, PoolSettings, QuotaSettings, TenantEntry};
 use sandvm_server::{AppState, ServerConfig};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -82,8 +83,8 @@ fn tenant(name: &str) -> TenantEntry {
     TenantEntry {
         name: name.into(),
         api_keys_sha256: vec![hash_key(&format!("key-{name}"))],
-        limits: LimitSettings { memory_mb: Some(16), ..Default::default() },
-        max_limits: LimitSettings { timeout_ms: Some(2_000), memory_mb: Some(32), ..Default::default() },
+        limits: Limits { memory: 16 << 20, ..Limits::default() },
+        max_limits: Limits { timeout: Some(std::time::Duration::from_secs(2)), memory: 32 << 20, ..Limits::default() },
         quotas: QuotaSettings { max_queued: 5, ..Default::default() },
         ..Default::default()
     }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{header, StatusCode};
 use common::*;
@@ -45,11 +45,10 @@ async fn at_the_cap_of_abandoned_threads_requests_get_503_saturated() {
     assert_eq!(state.pool().stats().tenants["anonymous"].rejected.get("saturated").copied(), Some(2));
 
     // Once the stuck thread ends by itself, the server is ready again (bounded poll).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while send(&app, get("/readyz", None)).await.status != StatusCode::OK {
-        assert!(Instant::now() < deadline, "the stuck thread never ended");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    sandvm_testkit::wait_until_async_with(Duration::from_secs(60), "the stuck thread to end (readyz 200)", || async {
+        send(&app, get("/readyz", None)).await.status == StatusCode::OK
+    })
+    .await;
     let r = send(&app, post("/v1/execute", None, &json!({"code": "6 * 7"}))).await;
     assert_eq!(r.json()["value"], 42, "{}", r.text);
 }

@@ -85,19 +85,19 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, buf: &SharedConsole, watch: &Arc<Watc
                         return Ok(());
                     }
                     let rest = if args.is_empty() { Vec::new() } else { args.split_off(1) };
-                    let msg = crate::inspect::format_args(&ctx, &rest);
+                    let msg = crate::inspect::format_console_args(&ctx, &rest);
                     if msg.is_empty() {
                         "Assertion failed".to_string()
                     } else {
                         format!("Assertion failed: {msg}")
                     }
                 }
-                "trace" => format!("Trace: {}", crate::inspect::format_args(&ctx, &args)),
+                "trace" => format!("Trace: {}", crate::inspect::format_console_args(&ctx, &args)),
                 "dir" => match args.first() {
                     Some(v) => crate::inspect::inspect(&ctx, v, &crate::inspect::InspectOptions::default()),
                     None => "undefined".to_string(),
                 },
-                _ => crate::inspect::format_args(&ctx, &args),
+                _ => crate::inspect::format_console_args(&ctx, &args),
             };
             let mut b = buf.borrow_mut();
             if !b.charge(text.len() + 1) {

@@ -39,6 +39,7 @@ mod repl_support;
 mod report;
 mod runtime;
 mod script;
+mod web;
 
 pub use abandon::{
     abandoned_threads, check_capacity, grace_for, max_abandoned_threads, set_max_abandoned_threads,
@@ -51,7 +52,12 @@ pub use convert::MAX_JSON_DEPTH;
 pub use error::{Error, ErrorSource, Result};
 pub use executor::{Executor, ExecutorConfig, JobCancel, Ticket};
 pub use inspect::InspectOptions;
-pub use limits::{Limits, MAX_STACK, MIN_STACK};
+#[cfg(feature = "serde")]
+pub use limits::LimitsSeed;
+pub use limits::{
+    parse_limit, InvalidLimit, InvalidReason, LimitExceeded, LimitField, LimitInput, LimitOverrides, LimitValue,
+    Limits, MAX_DURATION, MAX_LIMIT_TEXT, MAX_STACK, MIN_STACK,
+};
 pub use modules::{HostModule, HostModuleFn, KvStore, ModuleConfig};
 pub use modules::{KV_DEFAULT_MAX_BYTES, KV_DEFAULT_MAX_ENTRIES};
 pub use options::{Clock, ContextOptions, Deterministic, Intrinsics};

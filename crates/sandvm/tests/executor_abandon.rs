@@ -8,18 +8,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sandvm::{Context, ContextOptions, Error, Executor, ExecutorConfig, Limits, Runtime};
-
-/// Polls `cond` every 10 ms until it holds or `limit` passes; returns whether it held.
-fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    cond()
-}
+use sandvm_testkit::wait_until;
 
 /// An executor whose context (100 ms timeout) has `marker` and a host function `block()`
 /// that returns only when the test sends on the returned channel: a run stuck outside any
@@ -78,7 +67,7 @@ fn stuck_guests_are_abandoned_replaced_counted_and_capped() {
     assert_eq!(blocked.unwrap_err(), Error::Timeout);
     assert_eq!(sandvm::abandoned_threads(), with_builtin + 1);
     // The replacement thread replays the setup right away, before any job asks for it.
-    assert!(wait_until(Duration::from_secs(20), || setups.load(SeqCst) == 3));
+    wait_until(Duration::from_secs(20), "the replacement to replay the setup", || setups.load(SeqCst) == 3);
 
     // At the cap, work is refused with a typed error, by running executors and new ones.
     sandvm::set_max_abandoned_threads(sandvm::abandoned_threads());
@@ -89,11 +78,9 @@ fn stuck_guests_are_abandoned_replaced_counted_and_capped() {
 
     // Once the blocked thread ends, it is no longer counted and work is accepted again.
     release.send(()).unwrap();
-    assert!(
-        wait_until(Duration::from_secs(20), || sandvm::abandoned_threads() == with_builtin),
-        "the released thread is still counted: {}",
-        sandvm::abandoned_threads()
-    );
+    wait_until(Duration::from_secs(20), "the released thread to be no longer counted", || {
+        sandvm::abandoned_threads() == with_builtin
+    });
     assert_eq!(exec.run(None, |ctx| ctx.eval("marker").map(|c| c.display)).unwrap().unwrap(), "'from setup'");
     sandvm::set_max_abandoned_threads(sandvm::DEFAULT_MAX_ABANDONED);
 }

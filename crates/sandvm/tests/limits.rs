@@ -121,13 +121,18 @@ fn job_limit() {
 fn cancellation_from_another_thread() {
     let rt = sandvm::Runtime::new(Limits { timeout: None, ..Default::default() }).unwrap();
     let c = sandvm::Context::new(&rt, ContextOptions::default()).unwrap();
+    // The guest says when it is running (a host function it calls); only then is it
+    // cancelled, so the test checks a cancel mid-run, not one that happened to come first.
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    c.register_fn("started", move |(): ()| started_tx.send(()).map_err(|e| e.to_string())).unwrap();
     let handle = rt.cancel_handle();
     let t = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(100));
+        let started = started_rx.recv_timeout(Duration::from_secs(30));
         handle.cancel();
+        started
     });
-    assert_eq!(c.eval("while (true) {}"), Err(Error::Cancelled));
-    t.join().unwrap();
+    assert_eq!(c.eval("started(); while (true) {}"), Err(Error::Cancelled));
+    assert_eq!(t.join().unwrap(), Ok(()), "the guest never said it started");
     assert_eq!(value(&c, "1"), json!(1));
     // A cancel while idle cancels the next run, once.
     rt.cancel_handle().cancel();

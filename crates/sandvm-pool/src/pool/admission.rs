@@ -17,7 +17,7 @@ use crate::config::{Isolation, TenantConfig};
 use crate::job::{Job, JobKind, ScriptId};
 use crate::stats::{names, TenantStats};
 use crate::sync::lock;
-use crate::wire::{ExecJob, ExecKind, ScriptDef, WireLimits};
+use crate::wire::{ExecJob, ExecKind, ScriptDef};
 use crate::PoolError;
 
 /// A script registered for a tenant.
@@ -217,15 +217,7 @@ impl Inner {
         let (tx, rx) = oneshot::channel();
         let hard = limits.timeout.map(|t| t.saturating_add(self.config.hard_deadline_margin));
         let memory = limits.memory;
-        let exec = ExecJob {
-            id,
-            tenant: tenant_key,
-            kind: exec_kind,
-            limits: WireLimits::from(&limits),
-            globals,
-            options,
-            persistent,
-        };
+        let exec = ExecJob { id, tenant: tenant_key, kind: exec_kind, limits, globals, options, persistent };
         ts.queue.push_back(Queued {
             exec,
             registered,

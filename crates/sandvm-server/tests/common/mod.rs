@@ -55,13 +55,8 @@ pub fn app(config: ServerConfig) -> (AppState, Router) {
     (state.clone(), router(state))
 }
 
-/// Polls `cond` every 5 ms for up to 5 s.
-pub async fn wait_for(mut cond: impl FnMut() -> bool) {
-    for _ in 0..1000 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("condition not reached in 5 s");
+/// Polls `cond` for up to 10 s (the shared bounded wait of `sandvm-testkit`), naming
+/// `what` when it times out.
+pub async fn wait_for(what: &str, cond: impl FnMut() -> bool) {
+    sandvm_testkit::wait_until_async(Duration::from_secs(10), what, cond).await;
 }

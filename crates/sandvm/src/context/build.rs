@@ -165,15 +165,19 @@ impl Context {
         if !caps.queue_microtask {
             ctx.globals().remove("queueMicrotask").map_err(host)?;
         }
-        for (on, src, name) in [
-            (caps.text_encoding, crate::packs::TEXT, "<text-encoding>"),
-            (caps.url, crate::packs::URL, "<url>"),
-            (caps.structured_clone, crate::packs::STRUCTURED_CLONE, "<structured-clone>"),
-        ] {
-            if on {
-                let f = self.prelude(ctx, src, name)?;
-                f.call::<_, Value>(()).map_err(|e| self.setup_error(ctx, e))?;
-            }
+        if caps.structured_clone {
+            let f = self.prelude(ctx, crate::packs::STRUCTURED_CLONE, "<structured-clone>")?;
+            f.call::<_, Value>(()).map_err(|e| self.setup_error(ctx, e))?;
+        }
+        if caps.text_encoding {
+            let f = self.prelude(ctx, crate::packs::TEXT, "<text-encoding>")?;
+            let h = crate::web::encoding::host_functions(ctx).map_err(host)?;
+            f.call::<_, Value>(h).map_err(|e| self.setup_error(ctx, e))?;
+        }
+        if caps.url {
+            let f = self.prelude(ctx, crate::packs::URL, "<url>")?;
+            let h = crate::web::url::host_functions(ctx).map_err(host)?;
+            f.call::<_, Value>(h).map_err(|e| self.setup_error(ctx, e))?;
         }
         if caps.timers {
             let clock = self.clock.clone();

@@ -1,12 +1,140 @@
 //! `util.format`: placeholders, number conversions and the safe JSON of `%j`.
+//!
+//! Two modes. Hook-free (`guest == false`): no guest code runs, objects are only inspected.
+//! Console (`guest == true`, inside the guest's own run and under its limits): like Node,
+//! `%s` calls a user-defined `toString`/`Symbol.toPrimitive` and prints functions as their
+//! source, `%d`/`%i`/`%f` convert objects with `valueOf`/`toString`, and `%j` is the engine's
+//! `JSON.stringify` (`toJSON` and getters run). A guest exception in any of these is dropped and
+//! the hook-free rendering is used instead.
 
 use super::*;
+use rquickjs::Object;
 
-pub(crate) fn format_args_inner<'js>(ctx: &Ctx<'js>, intr: Option<&Intrinsics<'js>>, args: &[Value<'js>]) -> String {
+/// Names of the global constructors Node counts as built-in (its `builtInObjects`) for `%s`.
+const BUILTIN_CTORS: &[&str] = &[
+    "Object",
+    "Function",
+    "Array",
+    "Number",
+    "Boolean",
+    "String",
+    "Symbol",
+    "Date",
+    "Promise",
+    "RegExp",
+    "Error",
+    "AggregateError",
+    "EvalError",
+    "RangeError",
+    "ReferenceError",
+    "SyntaxError",
+    "TypeError",
+    "URIError",
+    "ArrayBuffer",
+    "Uint8Array",
+    "Int8Array",
+    "Uint16Array",
+    "Int16Array",
+    "Uint32Array",
+    "Int32Array",
+    "Float32Array",
+    "Float64Array",
+    "Uint8ClampedArray",
+    "BigUint64Array",
+    "BigInt64Array",
+    "DataView",
+    "Map",
+    "BigInt",
+    "Set",
+    "WeakMap",
+    "WeakSet",
+    "Proxy",
+    "Reflect",
+    "SharedArrayBuffer",
+    "WeakRef",
+    "FinalizationRegistry",
+    "Iterator",
+];
+
+/// Node's `hasBuiltInToString`: false when `%s` should call the object's own conversion.
+/// May run guest getters (console mode only).
+fn has_builtin_to_string<'js>(ctx: &Ctx<'js>, r: &Raw<'js>, v: &Value<'js>) -> bool {
+    if r.is_proxy(v) {
+        return true;
+    }
+    let Some(obj) = v.as_object() else { return true };
+    // An own Symbol.toPrimitive is a custom conversion (Date's inherited one is not).
+    // (Console mode runs in the guest's realm: the global `Symbol` is the guest's.)
+    let to_prim = ctx.globals().get::<_, Object>("Symbol").and_then(|s| s.get::<_, Value>("toPrimitive"));
+    if to_prim.is_err() {
+        let _ = ctx.catch();
+    }
+    if let Some(sym) = to_prim.ok().filter(Value::is_symbol) {
+        // SAFETY: JS_ValueToAtom on a live symbol value returns a new atom reference, which the
+        // `Atom` wrapper frees on drop (0 means failure, with an exception pending).
+        let atom = unsafe { qjs::JS_ValueToAtom(r.p, sym.as_raw()) };
+        if atom == 0 {
+            r.clear_exception();
+        } else {
+            let atom = Atom { p: r.p, atom, _marker: PhantomData };
+            if matches!(r.get_own(v, atom.atom), Prop::Data(_) | Prop::Accessor { .. }) {
+                return false;
+            }
+        }
+    }
+    match obj.get::<_, Value>("toString") {
+        Ok(f) if f.is_function() => {}
+        Ok(_) => return true,
+        Err(_) => {
+            let _ = ctx.catch();
+            return true;
+        }
+    }
+    let Some(ts) = r.atom("toString") else { return true };
+    let Some(ctor_atom) = r.atom("constructor") else { return true };
+    let mut p = v.clone();
+    for step in 0..MAX_PROTO_WALK {
+        if matches!(r.get_own(&p, ts.atom), Prop::Data(_) | Prop::Accessor { .. }) {
+            if step == 0 {
+                return false;
+            }
+            return match r.data_prop(&p, &ctor_atom) {
+                Some(c) if r.is_function(&c) => {
+                    let name = r.atom("name").and_then(|n| r.data_prop(&c, &n));
+                    name.is_some_and(|n| n.is_string() && BUILTIN_CTORS.contains(&r.lossy(&n).as_str()))
+                }
+                _ => false,
+            };
+        }
+        match r.proto(&p) {
+            Some(next) => p = next,
+            None => return true,
+        }
+    }
+    true
+}
+
+/// `String(v)` in the guest (runs `toString`/`Symbol.toPrimitive`); `None` if it threw.
+fn guest_string<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> Option<String> {
+    // SAFETY: live value of `ctx`; JS_ToString returns a new reference (or an exception).
+    let s = unsafe { qjs::JS_ToString(ctx.as_raw().as_ptr(), v.as_raw()) };
+    match crate::raw::wrap(ctx, s) {
+        Ok(s) => Some(crate::raw::to_string_lossy(ctx, &s)),
+        Err(_) => None,
+    }
+}
+
+pub(crate) fn format_args_inner<'js>(
+    ctx: &Ctx<'js>,
+    intr: Option<&Intrinsics<'js>>,
+    args: &[Value<'js>],
+    guest: bool,
+) -> String {
     let opts = InspectOptions::default();
     let r = Raw::new(ctx);
     let insp = |v: &Value<'js>, o: &InspectOptions| {
         let mut ins = Inspector::new(ctx, intr, o);
+        ins.guest = guest;
         let s = ins.format_value(v, 0, false);
         cap_output(s, ins.exhausted)
     };
@@ -33,7 +161,16 @@ pub(crate) fn format_args_inner<'js>(ctx: &Ctx<'js>, intr: Option<&Intrinsics<'j
                         b's' if next < 0x80 => {
                             a += 1;
                             let v = &args[a];
-                            if v.is_object() {
+                            let own = if guest
+                                && (v.is_function() || (v.is_object() && !has_builtin_to_string(ctx, &r, v)))
+                            {
+                                guest_string(ctx, v)
+                            } else {
+                                None
+                            };
+                            if let Some(own) = own {
+                                own
+                            } else if v.is_object() {
                                 insp(v, &InspectOptions { depth: 0, colors: false, ..opts })
                             } else if v.is_symbol() {
                                 r.symbol_string(v)
@@ -50,26 +187,44 @@ pub(crate) fn format_args_inner<'js>(ctx: &Ctx<'js>, intr: Option<&Intrinsics<'j
                         }
                         b'j' if next < 0x80 => {
                             a += 1;
-                            let mut j =
-                                SafeJson { r: &r, intr, stack: Vec::new(), out: String::new(), circular: false };
-                            j.value(&args[a], true);
-                            if j.circular {
-                                "[Circular]".to_string()
+                            let via_engine = if guest {
+                                match crate::raw::json_stringify(ctx, &args[a]) {
+                                    Ok(Some(s)) => Some(s),
+                                    Ok(None) => Some("undefined".to_string()),
+                                    Err(e) => {
+                                        let msg = crate::raw::to_string_lossy(ctx, &e);
+                                        msg.contains("circular").then(|| "[Circular]".to_string())
+                                    }
+                                }
                             } else {
-                                j.out
+                                None
+                            };
+                            if let Some(s) = via_engine {
+                                s
+                            } else {
+                                let mut j =
+                                    SafeJson { r: &r, intr, stack: Vec::new(), out: String::new(), circular: false };
+                                j.value(&args[a], true);
+                                if j.circular {
+                                    "[Circular]".to_string()
+                                } else if j.out.is_empty() {
+                                    "undefined".to_string()
+                                } else {
+                                    j.out
+                                }
                             }
                         }
                         b'd' if next < 0x80 => {
                             a += 1;
-                            number_conv(&r, intr, &args[a], NumConv::Number)
+                            number_conv(ctx, &r, intr, &args[a], NumConv::Number, guest)
                         }
                         b'i' if next < 0x80 => {
                             a += 1;
-                            number_conv(&r, intr, &args[a], NumConv::Int)
+                            number_conv(ctx, &r, intr, &args[a], NumConv::Int, guest)
                         }
                         b'f' if next < 0x80 => {
                             a += 1;
-                            number_conv(&r, intr, &args[a], NumConv::Float)
+                            number_conv(ctx, &r, intr, &args[a], NumConv::Float, guest)
                         }
                         b'O' if next < 0x80 => {
                             a += 1;
@@ -137,8 +292,39 @@ pub(crate) enum NumConv {
     Float,
 }
 
-/// `%d` / `%i` / `%f` on primitives only (objects would need `valueOf`: `NaN`).
-pub(crate) fn number_conv<'js>(r: &Raw<'js>, intr: Option<&Intrinsics<'js>>, v: &Value<'js>, kind: NumConv) -> String {
+/// `%d` / `%i` / `%f`. Objects give `NaN` in hook-free mode; in console mode they are converted
+/// like Node does (`Number(v)` for `%d`, `parseInt`/`parseFloat` of `String(v)` otherwise).
+pub(crate) fn number_conv<'js>(
+    ctx: &Ctx<'js>,
+    r: &Raw<'js>,
+    intr: Option<&Intrinsics<'js>>,
+    v: &Value<'js>,
+    kind: NumConv,
+    guest: bool,
+) -> String {
+    if guest && v.is_object() {
+        let prim = match kind {
+            NumConv::Number => {
+                let mut d = 0.0f64;
+                // SAFETY: live value of `ctx`; ToNumber may run guest `valueOf` (console mode runs
+                // inside the guest's run); an exception is taken off below.
+                let rc = unsafe { qjs::JS_ToFloat64(r.p, &mut d, v.as_raw()) };
+                if rc < 0 {
+                    let _ = ctx.catch();
+                    None
+                } else {
+                    Some(Value::new_float(ctx.clone(), d))
+                }
+            }
+            _ => guest_string(ctx, v)
+                .map(|s| rquickjs::String::from_str(ctx.clone(), &s).map(|s| s.into_value()))
+                .and_then(|x| x.ok()),
+        };
+        return match prim {
+            Some(p) => number_conv(ctx, r, intr, &p, kind, false),
+            None => "NaN".to_string(),
+        };
+    }
     let fmt_num = |n: &Value<'js>| -> String {
         match r.number(n) {
             Some(x) if x == 0.0 && x.is_sign_negative() => "-0".to_string(),

@@ -25,6 +25,9 @@ pub(crate) struct Inspector<'a, 'js> {
     pub(crate) current_depth: usize,
     pub(crate) emitted: usize,
     pub(crate) exhausted: bool,
+    /// Console mode (inside the guest's own run): a `Symbol.toStringTag` getter may be called,
+    /// as Node does. Off for host-side rendering.
+    pub(crate) guest: bool,
     pub(crate) a_constructor: Option<Atom<'js>>,
     pub(crate) a_name: Option<Atom<'js>>,
     pub(crate) a_prototype: Option<Atom<'js>>,
@@ -73,6 +76,7 @@ impl<'a, 'js> Inspector<'a, 'js> {
             current_depth: 0,
             emitted: 0,
             exhausted: false,
+            guest: false,
         }
     }
 
@@ -336,6 +340,23 @@ impl<'a, 'js> Inspector<'a, 'js> {
             if keys.iter().any(|k| k.atom.atom == atom.atom) {
                 return String::new();
             }
+        }
+        if self.guest {
+            // Node reads `value[Symbol.toStringTag]`, getters included.
+            let mut p = obj.clone();
+            for _ in 0..MAX_PROTO_WALK {
+                match self.r.get_own(&p, atom.atom) {
+                    Prop::Data(t) => return self.string_of(&t).unwrap_or_default(),
+                    Prop::Accessor { getter, .. } => {
+                        return self.r.call(&getter, obj, &[]).and_then(|t| self.string_of(&t)).unwrap_or_default();
+                    }
+                    Prop::Missing | Prop::Error => match self.r.proto(&p) {
+                        Some(next) => p = next,
+                        None => return String::new(),
+                    },
+                }
+            }
+            return String::new();
         }
         self.data_in_chain(obj, &self.a_tag).and_then(|t| self.string_of(&t)).unwrap_or_default()
     }

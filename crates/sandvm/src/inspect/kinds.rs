@@ -244,7 +244,15 @@ impl<'js> Inspector<'_, 'js> {
             .map(|s| self.string_prefix(&s, 4096).0)
             .map(|u| String::from_utf16_lossy(&u))
             .unwrap_or_default();
-        let name = self.data(value, &self.a_name).and_then(|n| self.string_of(&n)).unwrap_or_default();
+        // Node prints `${value.name}`: a numeric (or other primitive) name shows as text too.
+        let name = self
+            .data(value, &self.a_name)
+            .and_then(|n| {
+                self.string_of(&n).or_else(|| {
+                    (n.is_number() || n.is_bool() || n.is_null() || n.is_big_int()).then(|| self.r.lossy(&n))
+                })
+            })
+            .unwrap_or_default();
         if is_class_source(&src) {
             let mut base = format!("class {}", if name.is_empty() { "(anonymous)" } else { &name });
             if constructor.as_deref() != Some("Function") {
@@ -355,6 +363,12 @@ impl<'js> Inspector<'_, 'js> {
             class_id::SYMBOL => ("Symbol", i.and_then(|i| i.symbol_value_of.as_ref()), Style::Symbol),
             _ => return None,
         };
+        // `Number.prototype` and friends are wrapper objects in this engine but not in V8, where
+        // Node prints them as ordinary objects (`{}`): the prototype of its own constructor.
+        let ctor = self.data(value, &self.a_constructor);
+        if ctor.and_then(|c| self.data(&c, &self.a_prototype)).is_some_and(|p| self.r.same(&p, value)) {
+            return None;
+        }
         let prim = f.and_then(|f| self.r.call(f, value, &[]));
         let mut base = format!("[{ty}");
         match constructor {

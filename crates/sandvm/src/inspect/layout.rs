@@ -57,7 +57,7 @@ impl<'js> Inspector<'_, 'js> {
         let separator_space = 2;
         let mut data_len = Vec::with_capacity(output_length);
         for o in output.iter().take(output_length) {
-            let len = if self.opts.colors { visible_len(o) } else { utf16_len(o) };
+            let len = string_width(o, self.opts.colors);
             data_len.push(len);
             total_length += len + separator_space;
             max_length = max_length.max(len);

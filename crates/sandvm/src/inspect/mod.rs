@@ -126,9 +126,23 @@ pub fn inspect<'js>(ctx: &Ctx<'js>, value: &Value<'js>, opts: &InspectOptions) -
 /// instead of calling `valueOf`; `%j` is a safe JSON rendering (data properties only, no
 /// `toJSON`, proxies show their target, `[Circular]` on cycles); `%o` is `%O` with depth 4
 /// (no hidden properties).
+// The hook-free variant: no caller in the library since console formatting runs in the guest
+// (`format_console_args`); kept for host-side rendering and exercised by the unit tests.
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn format_args<'js>(ctx: &Ctx<'js>, args: &[Value<'js>]) -> String {
     let guard = ctx.userdata::<Intrinsics>();
     let intr: Option<&Intrinsics<'js>> = guard.as_deref();
-    let run = std::panic::AssertUnwindSafe(|| format_args_inner(ctx, intr, args));
+    let run = std::panic::AssertUnwindSafe(|| format_args_inner(ctx, intr, args, false));
+    std::panic::catch_unwind(run).unwrap_or_else(|_| "[object]".to_string())
+}
+
+/// `console.log` formatting, called from inside the guest's own run: like [`format_args`], but
+/// as in Node `%s` uses a user-defined `toString` (and prints functions as their source),
+/// `%d`/`%i`/`%f` convert objects, and `%j` runs `toJSON`. Guest code may run here, under the
+/// run's limits; a guest exception falls back to the hook-free rendering.
+pub(crate) fn format_console_args<'js>(ctx: &Ctx<'js>, args: &[Value<'js>]) -> String {
+    let guard = ctx.userdata::<Intrinsics>();
+    let intr: Option<&Intrinsics<'js>> = guard.as_deref();
+    let run = std::panic::AssertUnwindSafe(|| format_args_inner(ctx, intr, args, true));
     std::panic::catch_unwind(run).unwrap_or_else(|_| "[object]".to_string())
 }

@@ -260,3 +260,61 @@ pub(crate) fn typed_array_name(t: i32) -> &'static str {
         _ => "TypedArray",
     }
 }
+
+/// Node's `isFullWidthCodePoint` (East Asian wide and fullwidth characters, some emoji).
+fn is_full_width(c: u32) -> bool {
+    c >= 0x1100
+        && (c <= 0x115f
+            || c == 0x2329
+            || c == 0x232a
+            || ((0x2e80..=0x3247).contains(&c) && c != 0x303f)
+            || (0x3250..=0x4dbf).contains(&c)
+            || (0x4e00..=0xa4c6).contains(&c)
+            || (0xa960..=0xa97c).contains(&c)
+            || (0xac00..=0xd7a3).contains(&c)
+            || (0xf900..=0xfaff).contains(&c)
+            || (0xfe10..=0xfe19).contains(&c)
+            || (0xfe30..=0xfe6b).contains(&c)
+            || (0xff01..=0xff60).contains(&c)
+            || (0xffe0..=0xffe6).contains(&c)
+            || (0x1b000..=0x1b001).contains(&c)
+            || (0x1f200..=0x1f251).contains(&c)
+            || (0x1f300..=0x1f64f).contains(&c)
+            || (0x20000..=0x3fffd).contains(&c))
+}
+
+/// Node's `isZeroWidthCodePoint` (controls, combining marks, variation selectors).
+fn is_zero_width(c: u32) -> bool {
+    c <= 0x1f
+        || (0x7f..=0x9f).contains(&c)
+        || (0x300..=0x36f).contains(&c)
+        || (0x200b..=0x200f).contains(&c)
+        || (0x20d0..=0x20ff).contains(&c)
+        || (0xfe00..=0xfe0f).contains(&c)
+        || (0xfe20..=0xfe2f).contains(&c)
+        || (0xe0100..=0xe01ef).contains(&c)
+}
+
+/// Columns `s` takes in a terminal (Node's `getStringWidth`): wide characters count 2, zero-width
+/// ones 0; ANSI colour sequences are skipped when `colors` is on.
+pub(crate) fn string_width(s: &str, colors: bool) -> usize {
+    let mut width = 0;
+    let mut chars = s.chars().peekable();
+    while let Some(ch) = chars.next() {
+        if colors && ch == '\u{1b}' && chars.peek() == Some(&'[') {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+            continue;
+        }
+        let c = ch as u32;
+        if is_full_width(c) {
+            width += 2;
+        } else if !is_zero_width(c) {
+            width += 1;
+        }
+    }
+    width
+}

@@ -1,0 +1,146 @@
+//! web-platform-tests data for the web API packs, scored per area.
+//!
+//! The data files under `tests/wpt/` are vendored from web-platform-tests (3-Clause BSD, see
+//! `tests/wpt/LICENSE.md`). Each area prints its pass rate and must stay at or above the level
+//! recorded here (Node 20's rate for the same files is given beside it; the packs must beat it).
+
+mod common;
+
+use common::*;
+use sandvm::{Capabilities, ContextOptions};
+
+fn wpt_ctx() -> sandvm::Context {
+    let mut limits = limits_ms(30_000);
+    limits.memory = 256 << 20;
+    ctx_with(limits, ContextOptions::default().capabilities(Capabilities::all()))
+}
+
+fn data(path: &str) -> String {
+    let p = format!("{}/tests/wpt/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+/// Runs `script` (which evaluates to `[passed, total, firstFailures]`), prints the rate and
+/// checks it against the recorded floor (a percentage).
+fn score(area: &str, script: &str, floor: f64) {
+    let c = wpt_ctx();
+    let v = value(&c, script);
+    let pass = v[0].as_u64().unwrap_or(0);
+    let total = v[1].as_u64().unwrap_or(0);
+    assert!(total > 0, "{area}: no test ran: {v}");
+    let rate = 100.0 * pass as f64 / total as f64;
+    println!("wpt {area}: {pass}/{total} = {rate:.1}% (floor {floor}%)");
+    for f in v[2].as_array().into_iter().flatten().take(200) {
+        println!("  fail: {f}");
+    }
+    assert!(rate >= floor, "{area}: {rate:.1}% is below the recorded {floor}%");
+}
+
+/// url/url-constructor.any.js and url/url-origin.any.js on urltestdata.json: one case per entry.
+#[test]
+fn url_parsing() {
+    let script = format!(
+        r#"(() => {{
+  const cases = {};
+  let pass = 0, total = 0; const fails = [];
+  const attrs = ['href', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash'];
+  for (const t of cases) {{
+    if (typeof t === 'string') continue;
+    total++;
+    let ok = true, why = '';
+    try {{
+      const u = t.base === null ? new URL(t.input) : new URL(t.input, t.base);
+      if (t.failure) {{ ok = false; why = 'parsed: ' + u.href; }}
+      else {{
+        for (const a of attrs) if (u[a] !== t[a]) {{ ok = false; why = a + ': ' + u[a] + ' != ' + t[a]; break; }}
+        if (ok && 'origin' in t && u.origin !== t.origin) {{ ok = false; why = 'origin: ' + u.origin; }}
+      }}
+    }} catch (e) {{
+      ok = !!t.failure && e instanceof TypeError;
+      why = String(e);
+    }}
+    if (ok) pass++; else fails.push(JSON.stringify(t.input) + ' ' + why);
+  }}
+  return [pass, total, fails];
+}})()"#,
+        data("url/urltestdata.json")
+    );
+    score("URL parsing (urltestdata)", &script, 97.4);
+}
+
+/// url/url-setters.any.js on setters_tests.json.
+#[test]
+fn url_setters() {
+    let script = format!(
+        r#"(() => {{
+  const data = {};
+  let pass = 0, total = 0; const fails = [];
+  for (const setter of Object.keys(data)) {{
+    if (setter === 'comment') continue;
+    for (const t of data[setter]) {{
+      total++;
+      let ok = true, why = '';
+      try {{
+        const u = new URL(t.href);
+        u[setter] = t.new_value;
+        for (const a of Object.keys(t.expected)) if (u[a] !== t.expected[a]) {{ ok = false; why = a + ': ' + u[a] + ' != ' + t.expected[a]; break; }}
+      }} catch (e) {{ ok = false; why = String(e); }}
+      if (ok) pass++; else fails.push(setter + ' ' + JSON.stringify(t.href) + ' <- ' + JSON.stringify(t.new_value) + ' ' + why);
+    }}
+  }}
+  return [pass, total, fails];
+}})()"#,
+        data("url/setters_tests.json")
+    );
+    score("URL setters", &script, 96.3);
+}
+
+/// Runs testharness-style files (with the minimal `harness.js`) and scores their subtests.
+fn score_files(area: &str, files: &[&str], floor: f64) {
+    let mut script = data("harness.js");
+    for f in files {
+        // Each file in its own function scope, like separate test pages.
+        script.push_str(&format!("\n;(function () {{\n{}\n}})();\n", data(f)));
+    }
+    script.push_str("\n[__results.pass, __results.total, __results.fails]");
+    score(area, &script, floor);
+}
+
+#[test]
+fn url_search_params() {
+    score_files(
+        "URLSearchParams",
+        &[
+            "url/urlsearchparams-constructor.any.js",
+            "url/urlsearchparams-foreach.any.js",
+            "url/urlsearchparams-sort.any.js",
+            "url/urlsearchparams-stringifier.any.js",
+        ],
+        99.0,
+    );
+}
+
+#[test]
+fn text_encoding() {
+    const RES: &str = "encoding/resources/encodings.js";
+    let files: Vec<String> = [
+        "api-invalid-label",
+        "api-replacement-encodings",
+        "encodeInto",
+        "textdecoder-copy",
+        "textdecoder-eof",
+        "textdecoder-labels",
+        "textdecoder-streaming",
+        "textencoder-constructor-non-utf",
+    ]
+    .iter()
+    .map(|f| format!("encoding/{f}.any.js"))
+    .collect();
+    let mut script = data("harness.js");
+    script.push_str(&data(RES));
+    for f in &files {
+        script.push_str(&format!("\n;(function () {{\n{}\n}})();\n", data(f)));
+    }
+    script.push_str("\n[__results.pass, __results.total, __results.fails]");
+    score("TextEncoder/TextDecoder", &script, 99.0);
+}
