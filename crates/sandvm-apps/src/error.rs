@@ -166,7 +166,7 @@ impl Error {
         };
         match sandbox {
             e if e.is_limit() || matches!(e, sandvm::Error::Cancelled) => 3,
-            sandvm::Error::Host(_) => 2,
+            e if e.is_host() => 2,
             _ => 1,
         }
     }

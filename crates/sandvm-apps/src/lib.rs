@@ -25,7 +25,6 @@ pub mod config;
 mod error;
 pub mod input;
 pub mod plugin;
-mod plugin_store;
 pub mod rules;
 pub mod testrunner;
 
@@ -36,15 +35,16 @@ pub use error::{Error, Result, SchemaViolation};
 /// whose own thread has a small stack (test harness threads have 2 MiB).
 ///
 /// # Errors
-/// [`Error::Sandbox`] with [`sandvm::Error::Host`] when the thread cannot be started or panics.
+/// [`Error::Sandbox`] with [`sandvm::Error::EngineInit`] when the thread cannot be started,
+/// [`sandvm::Error::JobPanicked`] when it panics.
 pub fn on_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     std::thread::Builder::new()
         .name("sandvm-apps".into())
         .stack_size(sandvm::MAX_STACK * 2 + 8 * 1024 * 1024)
         .spawn(f)
-        .map_err(|e| Error::Sandbox(sandvm::Error::Host(format!("cannot start a thread: {e}"))))?
+        .map_err(|e| Error::Sandbox(sandvm::Error::EngineInit { what: "a thread".into(), message: e.to_string() }))?
         .join()
-        .map_err(|_| Error::Sandbox(sandvm::Error::Host("the worker thread panicked".into())))
+        .map_err(|_| Error::Sandbox(sandvm::Error::JobPanicked { message: "the worker thread panicked".into() }))
 }
 
 /// A fresh unguessable token (128 bits from the standard library's randomly seeded hasher

@@ -396,8 +396,6 @@ pub struct RuleEngine {
     set: RuleSet,
     limits: RuleLimits,
     ctx: sandvm::Context,
-    ready: Option<u64>,
-    dirty: bool,
     quarantined: Vec<bool>,
     /// Set when the batch call hits a limit although no single rule does: every evaluation
     /// then runs rule by rule.
@@ -436,16 +434,10 @@ impl RuleEngine {
         }
         let ctx = sandvm::Context::new(&rt, opts)?;
         let n = set.rules().len();
-        let mut engine = RuleEngine {
-            set: set.clone(),
-            limits,
-            ctx,
-            ready: None,
-            dirty: true,
-            quarantined: vec![false; n],
-            one_by_one: false,
-        };
-        engine.ensure_ready()?;
+        let engine = RuleEngine { set: set.clone(), limits, ctx, quarantined: vec![false; n], one_by_one: false };
+        // The compiled rules are the context's recorded setup: after a limit the core loads
+        // them again on the fresh engine.
+        engine.ctx.run_setup(sandvm::SetupStep::compiled(&engine.set.inner.setup))?;
         Ok(engine)
     }
 
@@ -461,19 +453,6 @@ impl RuleEngine {
     /// Ids of the rules that hit a limit and now run on their own.
     pub fn quarantined(&self) -> Vec<&str> {
         self.set.rules().iter().zip(&self.quarantined).filter(|(_, q)| **q).map(|(r, _)| r.id.as_str()).collect()
-    }
-
-    /// Loads the compiled rules into the context after creation or after a limit reset it.
-    fn ensure_ready(&mut self) -> Result<()> {
-        let rt = self.ctx.runtime().clone();
-        if !self.dirty && self.ready == Some(rt.generation()) {
-            return Ok(());
-        }
-        rt.set_limits(Self::sandbox_limits(&self.limits, self.limits.evaluation_timeout));
-        self.ctx.run(&self.set.inner.setup)?;
-        self.ready = Some(rt.generation());
-        self.dirty = false;
-        Ok(())
     }
 
     /// Evaluates the rules against a copy of `facts`.
@@ -492,7 +471,6 @@ impl RuleEngine {
         let mut batch_failed = false;
         if !self.one_by_one {
             let skip: Vec<bool> = self.quarantined.clone();
-            self.ensure_ready()?;
             let rt = self.ctx.runtime().clone();
             let budget = self.limits.evaluation_timeout.min(self.limits.rule_timeout);
             rt.set_limits(Self::sandbox_limits(&self.limits, budget));
@@ -514,8 +492,8 @@ impl RuleEngine {
                         }
                     }
                 }
-                Err(e) if is_reset(&e) => {
-                    self.dirty = true;
+                // A limit spent the engine (the core's answer, not a guess from the error).
+                Err(_) if self.ctx.runtime().is_spent() => {
                     batch_failed = true;
                     individual = vec![true; n];
                 }
@@ -542,7 +520,6 @@ impl RuleEngine {
                     });
                     continue;
                 }
-                self.ensure_ready()?;
                 let rt = self.ctx.runtime().clone();
                 rt.set_limits(Self::sandbox_limits(&self.limits, left.min(self.limits.rule_timeout)));
                 let rule = &self.set.rules()[i];
@@ -551,8 +528,7 @@ impl RuleEngine {
                     &[Json::from(self.set.inner.token.as_str()), Json::from(i), facts.clone()],
                 ) {
                     Ok(c) => decode(rule, c.value.unwrap_or(Json::Null)),
-                    Err(e) if is_reset(&e) => {
-                        self.dirty = true;
+                    Err(e) if self.ctx.runtime().is_spent() => {
                         any_limit = true;
                         if !matches!(e, sandvm::Error::Timeout) || left >= self.limits.rule_timeout {
                             self.quarantined[i] = true;
@@ -598,11 +574,6 @@ impl RuleEngine {
         out.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
         Ok(out)
     }
-}
-
-/// True for the errors after which the sandbox runtime is reset.
-fn is_reset(e: &sandvm::Error) -> bool {
-    e.is_limit() || matches!(e, sandvm::Error::Cancelled)
 }
 
 fn decode(rule: &Rule, item: Json) -> Raw {

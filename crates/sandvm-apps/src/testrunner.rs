@@ -323,8 +323,6 @@ struct FileCtx<'a> {
     source: &'a str,
     name: &'a str,
     opts: &'a TestOptions,
-    ready: Option<u64>,
-    dirty: bool,
     /// The secret the framework's hooks require (see [`crate::secret_token`]).
     token: String,
 }
@@ -418,8 +416,9 @@ impl FileCtx<'_> {
         sandvm::Limits { timeout: Some(timeout), ..self.opts.limits.clone() }
     }
 
-    /// Loads the framework and runs the file's top level (again after a reset); returns the
-    /// registered tests.
+    /// Loads the framework and runs the file's top level as the context's recorded setup (the
+    /// core runs it again on a fresh engine after a test hits a limit); returns the registered
+    /// tests.
     fn load(&mut self) -> std::result::Result<Vec<Listed>, sandvm::Error> {
         let rt = self.ctx.runtime().clone();
         rt.set_limits(self.limits(self.opts.collect_timeout));
@@ -427,12 +426,10 @@ impl FileCtx<'_> {
             Error::Sandbox(s) => s,
             other => sandvm::Error::Host(other.to_string()),
         })?;
-        self.ctx.run(&script)?;
-        self.ctx.call("__sandvm_test_init", &[Json::from(self.token.as_str())])?;
-        self.ctx.run_module(self.source, self.name)?;
+        self.ctx.run_setup(sandvm::SetupStep::compiled(&script))?;
+        self.ctx.run_setup(sandvm::SetupStep::call("__sandvm_test_init", &[Json::from(self.token.as_str())]))?;
+        self.ctx.run_setup(sandvm::SetupStep::module(self.source, self.name))?;
         let listed = self.ctx.call("__sandvm_test_list", &[Json::from(self.token.as_str())])?;
-        self.ready = Some(rt.generation());
-        self.dirty = false;
         let listed: Vec<Listed> = parse_reply(listed.value, "test list")?;
         if listed.iter().enumerate().any(|(i, t)| t.id != i as u64) {
             return Err(sandvm::Error::Host(
@@ -460,7 +457,7 @@ fn run_module_tests(source: &str, name: &str, modules: sandvm::ModuleConfig, opt
             return result;
         }
     };
-    let mut f = FileCtx { ctx, source, name, opts, ready: None, dirty: true, token: crate::secret_token() };
+    let mut f = FileCtx { ctx, source, name, opts, token: crate::secret_token() };
     let listed = match f.load() {
         Ok(l) => l,
         Err(e) => {
@@ -494,33 +491,12 @@ fn run_module_tests(source: &str, name: &str, modules: sandvm::ModuleConfig, opt
         }
         let started = Instant::now();
         let rt = f.ctx.runtime().clone();
-        if f.dirty || f.ready != Some(rt.generation()) {
-            if let Err(e) = f.load() {
-                let mut failure = TestFailure::from_error(&e);
-                failure.message = format!("the file failed to load again after a reset: {}", failure.message);
-                result.tests.push(TestResult {
-                    name: t.name,
-                    status: Status::Failed,
-                    failure: Some(failure),
-                    duration_ms: 0.0,
-                    console: Vec::new(),
-                });
-                f.dirty = true;
-                continue;
-            }
-            let _ = f.ctx.take_console();
-        }
         rt.set_limits(test_limits(t.timeout, &opts.limits));
         let outcome = f.ctx.call("__sandvm_test_run", &[Json::from(f.token.as_str()), Json::from(t.id)]);
         let console = f.ctx.take_console();
         let (status, failure) = match outcome.and_then(|c| parse_reply::<Reported>(c.value, "test result")) {
             Ok(r) => outcome_of(r),
-            Err(e) => {
-                if e.is_limit() || matches!(e, sandvm::Error::Cancelled) {
-                    f.dirty = true;
-                }
-                (Status::Failed, Some(TestFailure::from_error(&e)))
-            }
+            Err(e) => (Status::Failed, Some(TestFailure::from_error(&e))),
         };
         result.tests.push(TestResult {
             name: t.name,

@@ -284,3 +284,47 @@ fn the_example_hostile_plugin_is_contained() {
     assert!(logs.iter().all(|l| !l.starts_with("imported")), "{logs:?}");
     assert!(logs.contains(&"typeof process = undefined , typeof require = undefined"), "{logs:?}");
 }
+
+/// After a call hits a limit the core replays the plugin's setup (its top level, then its
+/// activation) on a fresh engine: the next call works with no reload in the host, module
+/// state the plugin built up is gone, what `activate` set up is back, and a deactivated
+/// plugin's activation is no longer replayed.
+#[test]
+fn the_call_after_each_limit_finds_the_plugin_loaded_and_activated_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = write_plugin(
+        tmp.path(),
+        "stateful",
+        "hooks = [\"go\"]\n[limits]\ntimeout_ms = 100\nmemory_mb = 16",
+        "let loads = (globalThis.loads || 0) + 1; globalThis.loads = loads;\n\
+         let activations = 0; let calls = 0;\n\
+         export function activate() { activations++; }\n\
+         export function deactivate() {}\n\
+         export function onEvent(name, how) {\n\
+           calls++;\n\
+           if (how === 'spin') for (;;) {}\n\
+           if (how === 'hog') { const a = []; for (;;) a.push(new Array(1e5).fill(1)); }\n\
+           if (how === 'deep') { const f = () => f(); f(); }\n\
+           return { loads, activations, calls };\n\
+         }",
+    );
+    let opts = HostOptions { max_failures: 100, ..HostOptions::default() };
+    let mut h = PluginHost::new(opts).unwrap();
+    let name = h.load_dir(&dir).unwrap();
+    h.activate(&name).unwrap();
+    let state = |h: &mut PluginHost| h.call_hook(&name, "onEvent", &[json!("go"), json!("ok")]).unwrap().unwrap();
+    assert_eq!(state(&mut h), json!({"loads": 1, "activations": 1, "calls": 1}));
+    assert_eq!(state(&mut h), json!({"loads": 1, "activations": 1, "calls": 2}));
+    for (how, kind) in [("spin", "timeout"), ("hog", "memory_limit"), ("deep", "stack_overflow")] {
+        let d = h.dispatch("go", &json!(how));
+        assert_eq!(d.results[0].error.as_ref().map(|e| e.kind.as_str()), Some(kind), "{d:?}");
+        // A fresh engine: loaded once and activated once again; the calls counter restarts.
+        assert_eq!(state(&mut h), json!({"loads": 1, "activations": 1, "calls": 1}), "after {how}");
+    }
+    h.deactivate(&name).unwrap();
+    assert_eq!(h.dispatch("go", &json!("spin")).results[0].status, "inactive");
+    h.activate(&name).unwrap();
+    h.deactivate(&name).unwrap();
+    assert!(h.call_hook(&name, "onEvent", &[json!("go"), json!("spin")]).is_err());
+    assert_eq!(state(&mut h), json!({"loads": 1, "activations": 0, "calls": 1}), "not activated after a deactivate");
+}

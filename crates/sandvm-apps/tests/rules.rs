@@ -221,3 +221,38 @@ fn slow_rules_together_fall_back_to_one_by_one() {
     let ev = e.evaluate(&json!({})).unwrap();
     assert_eq!(ev.fired.len(), 3, "{:?}", ev.errors);
 }
+
+/// After a rule hits a limit the core loads the compiled rules again on the fresh engine: the
+/// next evaluation works with no reload in the engine, and what a rule left on the global
+/// object is gone.
+#[test]
+fn the_evaluation_after_each_limit_has_the_rules_and_not_the_guest_state() {
+    let mut e = RuleEngine::new(
+        &RuleSet::from_yaml(
+            r#"
+- { id: scribble, condition: "(() => { try { globalThis.left = (globalThis.left || 0) + 1 } catch (e) {} ; return true })()", output: "typeof left" }
+- { id: spend, condition: "facts.how === 'spin' ? (() => { for (;;) {} })() : facts.how === 'hog' ? (() => { const a = []; for (;;) a.push(new Array(1e5).fill(1)) })() : facts.how === 'deep' ? (() => { const f = () => f(); return f() })() : false" }
+- { id: fine, condition: "true", output: "facts.n + 1" }
+"#,
+            "t.yaml",
+        )
+        .unwrap(),
+        RuleLimits {
+            sandbox: sandvm::Limits { memory: 16 * 1024 * 1024, ..RuleLimits::default().sandbox },
+            rule_timeout: Duration::from_millis(200),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let ok = e.evaluate(&json!({"n": 1, "how": "none"})).unwrap();
+    assert_eq!(ids(&ok), ["scribble", "fine"], "{ok:?}");
+    // (A stack overflow inside a rule is the rule's own RangeError, caught per rule: it spends
+    // nothing.)
+    for (how, kind) in [("spin", "timeout"), ("hog", "memory_limit"), ("deep", "exception"), ("spin", "timeout")] {
+        let ev = e.evaluate(&json!({"n": 1, "how": how})).unwrap();
+        let kinds: Vec<(&str, &str)> = ev.errors.iter().map(|f| (f.id.as_str(), f.kind.as_str())).collect();
+        assert_eq!(kinds, [("spend", kind)], "{how}: {ev:?}");
+        assert_eq!(ids(&ev), ["scribble", "fine"], "{how}");
+        assert_eq!(ev.fired[1].output, json!(2), "{how}");
+    }
+}

@@ -151,3 +151,42 @@ fn filter_and_deterministic_mode() {
     assert_eq!(f.tests[0].status, Status::Skipped);
     assert_eq!(f.tests[1].status, Status::Passed, "{:?}", f.tests[1].failure);
 }
+
+/// After a test hits a limit the core replays the framework and the file's top level on a
+/// fresh engine: the next test runs with what the file set up, not what earlier tests left.
+#[test]
+fn the_test_after_each_limit_sees_the_file_set_up_again() {
+    let source = r#"
+        const setUp = { loads: (globalThis.loads = (globalThis.loads || 0) + 1) };
+        let left = 0;
+        const check = (name) => it(name, () => {
+            expect([setUp.loads, left, typeof globalThis.scribble]).toEqual([1, 0, 'undefined']);
+            left++; globalThis.scribble = 1;
+        });
+        check('first');
+        it('spins', () => { for (;;) {} });
+        check('after a timeout');
+        it('hogs', () => { const a = []; for (;;) a.push(new Array(1e5).fill(1)); });
+        check('after running out of memory');
+    "#;
+    let d = TestOptions::default();
+    let limits =
+        sandvm::Limits { timeout: Some(Duration::from_millis(200)), memory: 16 * 1024 * 1024, ..d.limits.clone() };
+    let opts = TestOptions { limits, ..d };
+    let f = testrunner::run_source(source, "replay.test.js", &opts);
+    assert!(f.error.is_none(), "{:?}", f.error);
+    let got: Vec<(&str, Status, Option<&str>)> =
+        f.tests.iter().map(|t| (t.name.as_str(), t.status, t.failure.as_ref().map(|x| x.kind.as_str()))).collect();
+    assert_eq!(
+        got,
+        [
+            ("first", Status::Passed, None),
+            ("spins", Status::Failed, Some("timeout")),
+            ("after a timeout", Status::Passed, None),
+            ("hogs", Status::Failed, Some("memory_limit")),
+            ("after running out of memory", Status::Passed, None),
+        ],
+        "{:?}",
+        f.tests.iter().map(|t| &t.failure).collect::<Vec<_>>()
+    );
+}

@@ -193,7 +193,7 @@ fn template_fail(file: &str, e: TemplateError) -> Fail {
         TemplateError::Sandbox(inner) => {
             let code = if inner.is_limit() || matches!(inner, sandvm::Error::Cancelled) {
                 3
-            } else if matches!(inner, sandvm::Error::Host(_)) {
+            } else if inner.is_host() {
                 2
             } else {
                 1

@@ -162,7 +162,8 @@ impl Executor {
         let retire = match self.tenants.get(&tenant) {
             Some(te) => {
                 let reason = match &result {
-                    Err(e) if e.is_limit() || matches!(e, Error::Cancelled) => Some("limit"),
+                    // The runtime's own answer: this run spent the engine.
+                    _ if te.rt.is_spent() => Some("limit"),
                     _ if te.jobs >= self.settings.recycle_after_jobs => Some("jobs"),
                     _ if te.rt.heap_used().saturating_sub(te.base_heap) as u64 > self.settings.recycle_heap_growth => {
                         Some("heap")

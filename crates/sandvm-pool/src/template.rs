@@ -42,21 +42,16 @@ impl TemplateJob {
     }
 }
 
-/// The stable kind of a template error in a job's report: `parse`, `template`,
-/// `unknown_template`, `unknown_partial`, `unknown_helper`, `invalid_helper`, or the sandbox
-/// error kind (`timeout`, `memory_limit`, `stack_overflow`, `output_limit`, ...).
+/// A template error as a job's report: its stable kind ([`TemplateError::kind`]: `parse`,
+/// `template`, `unknown_template`, `unknown_partial`, `unknown_helper`, `invalid_helper`,
+/// `too_complex`, or the sandbox error's own kind such as `timeout` or `memory_limit`) and,
+/// when the error has one, its position in the template.
 fn error_report(e: &TemplateError) -> ErrorReport {
-    let (kind, line, column) = match e {
-        TemplateError::Parse { line, column, .. } => ("parse".to_string(), Some(*line), Some(*column)),
-        TemplateError::Template { line, column, .. } => ("template".to_string(), *line, *column),
-        TemplateError::Sandbox(s) => return ErrorReport::from(s),
-        TemplateError::UnknownTemplate(_) => ("unknown_template".to_string(), None, None),
-        TemplateError::UnknownPartial { line, column, .. } => ("unknown_partial".to_string(), *line, *column),
-        TemplateError::UnknownHelper { line, column, .. } => ("unknown_helper".to_string(), *line, *column),
-        TemplateError::InvalidHelper(_) => ("invalid_helper".to_string(), None, None),
-        _ => ("template".to_string(), None, None),
-    };
-    ErrorReport { kind, name: None, message: e.to_string(), stack: None, line, column }
+    if let TemplateError::Sandbox(s) = e {
+        return ErrorReport::from(s);
+    }
+    let (line, column) = e.position().unzip();
+    ErrorReport { kind: e.kind().to_string(), name: None, message: e.to_string(), stack: None, line, column }
 }
 
 /// Renders `job` in a fresh template sandbox bounded by `limits`. `on_start` receives the

@@ -143,13 +143,11 @@ impl Session {
     pub fn eval(&mut self, source: &str) -> LineOutcome {
         self.inputs += 1;
         let filename = format!("REPL{}", self.inputs);
-        let generation = self.rt.generation();
         let result = self.eval_inner(source, &filename);
         let console = self.ctx.take_console();
-        // A spent engine is rebuilt now (and the bridge put back), so the user learns at once
-        // that the context was reset.
-        let rebuilt = self.bridge.install(&self.ctx);
-        let reset = self.rt.generation() != generation || rebuilt.is_err();
+        // The core's answer: a spent engine is replaced before the next run, and the context
+        // comes back with its recorded setup (globals, the bridge) and nothing the lines made.
+        let reset = self.rt.is_spent();
         if reset {
             self.declared.clear();
         }
@@ -379,11 +377,14 @@ mod tests {
     #[test]
     fn memory_and_stack_overflows_reset_the_context() {
         let limits = Limits { memory: 16 * 1024 * 1024, ..Limits::default() };
-        let mut s = with(SessionConfig { limits, ..SessionConfig::default() });
-        val(&mut s, "var keep = 1");
+        let globals = vec![("seed".to_string(), json!(7))];
+        let mut s = with(SessionConfig { limits, globals, ..SessionConfig::default() });
+        val(&mut s, "var keep = 1; seed = 8");
         let (e, reset) = err(&mut s, "let a = []; while (true) a.push(new Array(1e5).fill(1.5))");
         assert_eq!((e, reset), (Error::MemoryLimit, true));
         assert_eq!(val(&mut s, "typeof keep"), val(&mut s, "typeof undefined"));
+        // The session's globals are back as configured (the core replayed them).
+        assert_eq!(val(&mut s, "seed"), "7");
         // The REPL machinery is back: `_` works on the rebuilt context.
         val(&mut s, "[1, 2]");
         assert_eq!(val(&mut s, "_.length"), "2");

@@ -131,7 +131,8 @@ pub struct RenderResponse {
 /// The error of a failed render.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RenderError {
-    /// `parse`, `template`, `unknown_partial`, `unknown_helper`, `invalid_helper`, or a
+    /// `parse`, `template`, `unknown_template`, `unknown_partial`, `unknown_helper`,
+    /// `invalid_helper`, `too_complex` (a compile-time bound such as the nesting depth), or a
     /// sandbox error kind (`timeout`, `memory_limit`, `exception`, ...).
     pub kind: String,
     /// The message.

@@ -394,6 +394,32 @@ async fn templates_render_in_the_sandbox() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
+/// A template past a compile-time bound answers with the template's own kind
+/// (`too_complex`, listed in the OpenAPI document) and its position, and the next render works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_too_deep_template_is_too_complex_and_the_next_render_works() {
+    let (_s, app) = app(anonymous());
+    let depth = 5_000;
+    let deep = format!("{}x{}", "{{#if a}}".repeat(depth), "{{/if}}".repeat(depth));
+    let r = send(&app, post("/v1/templates/render", None, &json!({"template": deep, "data": {"a": true}}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let body = r.json();
+    assert_eq!((body["status"].clone(), body["output"].clone()), (json!("error"), Value::Null), "{}", r.text);
+    assert_eq!(body["error"]["kind"], "too_complex", "{}", r.text);
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("nesting")), "{}", r.text);
+    assert_eq!(body["error"]["line"], 1, "{}", r.text);
+    assert!(body["error"]["column"].as_u64().is_some_and(|c| c > 1), "{}", r.text);
+    let doc: Value = serde_json::from_str(OPENAPI_JSON).expect("valid JSON");
+    let kinds = &doc["components"]["schemas"]["RenderResponse"]["properties"]["error"]["oneOf"][1]["properties"]
+        ["kind"]["examples"];
+    for kind in ["too_complex", "parse", "unknown_partial", "unknown_helper", "invalid_helper", "timeout"] {
+        assert!(kinds.as_array().is_some_and(|k| k.contains(&json!(kind))), "{kind} not in {kinds}");
+    }
+    let good = json!({"template": "{{#if a}}{{b}}{{/if}}", "data": {"a": true, "b": "fine"}});
+    let r = send(&app, post("/v1/templates/render", None, &good)).await;
+    assert_eq!((r.status, r.json()["output"].clone()), (StatusCode::OK, json!("fine")), "{}", r.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renders_are_pool_jobs_under_the_tenant_quotas() {
     // Tenant b: 2 requests in a burst, then 0.5 per second. Renders and executions draw from

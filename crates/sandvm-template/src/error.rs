@@ -149,6 +149,21 @@ impl TemplateError {
         }
     }
 
+    /// The 1-based `(line, column)` in the template where the error is, when it has one:
+    /// parse errors and compile-time bounds always do; render errors when the failing tag is
+    /// known; sandbox errors, unknown templates and invalid helpers never.
+    pub fn position(&self) -> Option<(u32, u32)> {
+        match self {
+            TemplateError::Parse { line, column, .. } | TemplateError::TooComplex { line, column, .. } => {
+                Some((*line, *column))
+            }
+            TemplateError::Template { line, column, .. }
+            | TemplateError::UnknownPartial { line, column, .. }
+            | TemplateError::UnknownHelper { line, column, .. } => line.zip(*column),
+            TemplateError::Sandbox(_) | TemplateError::UnknownTemplate(_) | TemplateError::InvalidHelper(_) => None,
+        }
+    }
+
     /// True when the error means a sandbox limit was hit (timeout, memory, stack depth or
     /// output size).
     pub fn is_limit(&self) -> bool {

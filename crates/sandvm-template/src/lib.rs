@@ -54,8 +54,10 @@
 //! One [`sandvm::Context`] is reused for all renders of a [`Templates`]: its contents are the
 //! runtime prelude, the compiled templates and partials, and the helpers — all registered by
 //! the host, at the same trust level as the templates. Data is copied in for each render and
-//! never kept. After a render hits a limit, the sandbox replaces its engine and everything is
-//! installed again from the compiled scripts before the next render.
+//! never kept. Everything is installed as the context's recorded setup
+//! ([`sandvm::Context::run_setup`]): after a render hits a limit, the sandbox replaces its
+//! engine and the core replays that setup (the compiled scripts, in order) before the next
+//! render.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -85,16 +87,6 @@ enum RenderData<'a> {
     Script(&'a str),
 }
 
-#[derive(Clone)]
-enum Step {
-    /// Run a script (the prelude, or a template factory passed to `__svt_def`).
-    Script(sandvm::Script),
-    /// Call `__svt_config(token, mode, strict, noEscape, max)`.
-    Config,
-    /// Call `__svt_def(token, kind, name, arg)`.
-    Def(&'static str, String, String),
-}
-
 /// A set of templates, partials and helpers with the sandbox that renders them.
 ///
 /// Not `Send`: create it on the thread that uses it (as [`sandvm::Runtime`]).
@@ -102,9 +94,6 @@ pub struct Templates {
     runtime: sandvm::Runtime,
     context: sandvm::Context,
     options: TemplateOptions,
-    steps: Vec<Step>,
-    installed: bool,
-    generation: u64,
     scripts: HashMap<[u8; 32], sandvm::Script>,
     inline: HashMap<[u8; 32], String>,
     templates: HashSet<String>,
@@ -243,18 +232,29 @@ impl Templates {
             })
         })?;
         let prelude = sandvm::Script::new(PRELUDE, "<sandvm-template>")?;
-        Ok(Templates {
+        let t = Templates {
             runtime,
             context,
             options,
-            steps: vec![Step::Script(prelude), Step::Config],
-            installed: false,
-            generation: 0,
             scripts: HashMap::new(),
             inline: HashMap::new(),
             templates: HashSet::new(),
             token: secret_token(),
-        })
+        };
+        t.setup(sandvm::SetupStep::compiled(&prelude))?;
+        let mode = match t.options.mode {
+            Mode::Handlebars => "handlebars",
+            Mode::Mustache => "mustache",
+        };
+        let config = [
+            json!(t.token),
+            json!(mode),
+            json!(t.options.strict),
+            json!(t.options.no_escape),
+            json!(t.runtime.limits().max_output),
+        ];
+        t.setup(sandvm::SetupStep::call("__svt_config", &config))?;
+        Ok(t)
     }
 
     /// The options this set was created with.
@@ -282,55 +282,22 @@ impl Templates {
         Ok(script)
     }
 
-    /// Runs a step now (when installed) and records it for re-installation.
-    fn add_steps(&mut self, steps: Vec<Step>) -> Result<()> {
-        if self.installed && self.runtime.generation() == self.generation {
-            for s in &steps {
-                if let Err(e) = self.run_step(s) {
-                    self.installed = false;
-                    return Err(e);
-                }
-            }
-        }
-        self.steps.extend(steps);
-        Ok(())
+    /// Runs a step now and records it in the context's setup (replayed by the core on a fresh
+    /// engine); returns its completion value.
+    fn setup(&self, step: sandvm::SetupStep) -> Result<Option<Value>> {
+        self.context.run_setup(step).map(|c| c.value).map_err(|e| self.map_error(e))
     }
 
-    /// Runs a step; returns its completion value.
-    fn run_step(&self, step: &Step) -> Result<Option<Value>> {
-        let r = match step {
-            Step::Script(s) => self.context.run(s),
-            Step::Config => {
-                let mode = match self.options.mode {
-                    Mode::Handlebars => "handlebars",
-                    Mode::Mustache => "mustache",
-                };
-                let args = [
-                    json!(self.token),
-                    json!(mode),
-                    json!(self.options.strict),
-                    json!(self.options.no_escape),
-                    json!(self.runtime.limits().max_output),
-                ];
-                self.context.call("__svt_config", &args)
-            }
-            Step::Def(kind, name, arg) => {
-                self.context.call("__svt_def", &[json!(self.token), json!(kind), json!(name), json!(arg)])
-            }
-        };
-        r.map(|c| c.value).map_err(|e| self.map_error(e))
+    /// The step `__svt_def(token, kind, name, arg)`.
+    fn def(&self, kind: &str, name: &str, arg: &str) -> sandvm::SetupStep {
+        sandvm::SetupStep::call("__svt_def", &[json!(self.token), json!(kind), json!(name), json!(arg)])
     }
 
-    fn ensure_installed(&mut self) -> Result<()> {
-        if self.installed && self.runtime.generation() == self.generation {
-            return Ok(());
-        }
-        for i in 0..self.steps.len() {
-            let step = self.steps[i].clone();
-            self.run_step(&step)?;
-        }
-        self.installed = true;
-        self.generation = self.runtime.generation();
+    /// Runs a compiled template (which leaves its factory in the prelude) and defines it as
+    /// the template or partial `name`.
+    fn define(&self, kind: &str, name: &str, script: &sandvm::Script) -> Result<()> {
+        self.setup(sandvm::SetupStep::compiled(script))?;
+        self.setup(self.def(kind, name, ""))?;
         Ok(())
     }
 
@@ -340,7 +307,7 @@ impl Templates {
     /// [`TemplateError::Parse`] when it does not parse (nothing is registered then).
     pub fn register_template(&mut self, name: &str, source: &str) -> Result<()> {
         let script = self.compiled(name, source)?;
-        self.add_steps(vec![Step::Script(script), Step::Def("template", name.to_string(), String::new())])?;
+        self.define("template", name, &script)?;
         self.templates.insert(name.to_string());
         Ok(())
     }
@@ -352,7 +319,7 @@ impl Templates {
     /// [`TemplateError::Parse`] when it does not parse.
     pub fn register_partial(&mut self, name: &str, source: &str) -> Result<()> {
         let script = self.compiled(name, source)?;
-        self.add_steps(vec![Step::Script(script), Step::Def("partial", name.to_string(), String::new())])
+        self.define("partial", name, &script)
     }
 
     /// Registers a helper from JavaScript source that evaluates to a function, e.g.
@@ -367,16 +334,14 @@ impl Templates {
     pub fn register_helper_js(&mut self, name: &str, js_function_source: &str) -> Result<()> {
         // Compiled by the guest's `eval` inside the runtime (helper code may use regexp
         // literals).
-        let step = Step::Def("helper", name.to_string(), js_function_source.to_string());
-        self.ensure_installed()?;
-        self.run_step(&step).map_err(|e| match e {
+        let step = self.def("helper", name, js_function_source);
+        self.setup(step).map_err(|e| match e {
             TemplateError::Template { message, .. } => TemplateError::InvalidHelper(format!("{name}: {message}")),
             TemplateError::Sandbox(sandvm::Error::Exception { message, name: n, .. }) => {
                 TemplateError::InvalidHelper(format!("{name}: {}: {message}", n.unwrap_or_else(|| "Error".into())))
             }
             other => other,
         })?;
-        self.steps.push(step);
         Ok(())
     }
 
@@ -391,10 +356,7 @@ impl Templates {
     /// [`TemplateError::Sandbox`] when the script throws or hits a limit
     /// ([`sandvm::Error::Syntax`] when it does not parse).
     pub fn register_helpers_script(&mut self, js_source: &str) -> Result<usize> {
-        let step = Step::Def("helpers", String::new(), js_source.to_string());
-        self.ensure_installed()?;
-        let n = self.run_step(&step)?;
-        self.steps.push(step);
+        let n = self.setup(self.def("helpers", "", js_source))?;
         Ok(n.and_then(|v| v.as_u64()).unwrap_or(0) as usize)
     }
 
@@ -408,10 +370,7 @@ impl Templates {
     /// # Errors
     /// [`TemplateError::Sandbox`] when the script throws or hits a limit.
     pub fn register_decorators_script(&mut self, js_source: &str) -> Result<usize> {
-        let step = Step::Def("decorators", String::new(), js_source.to_string());
-        self.ensure_installed()?;
-        let n = self.run_step(&step)?;
-        self.steps.push(step);
+        let n = self.setup(self.def("decorators", "", js_source))?;
         Ok(n.and_then(|v| v.as_u64()).unwrap_or(0) as usize)
     }
 
@@ -453,7 +412,6 @@ impl Templates {
         if !self.templates.contains(name) {
             return Err(TemplateError::UnknownTemplate(name.to_string()));
         }
-        self.ensure_installed()?;
         let runtime = if options.is_default() {
             Value::Null
         } else {
@@ -477,12 +435,7 @@ impl Templates {
                 Some(Value::String(s)) => Ok(s),
                 _ => Ok(String::new()),
             },
-            Err(e) => {
-                if e.is_limit() || matches!(e, sandvm::Error::Cancelled) {
-                    self.installed = false;
-                }
-                Err(self.map_error(e))
-            }
+            Err(e) => Err(self.map_error(e)),
         }
     }
 
@@ -513,7 +466,7 @@ impl Templates {
         let hex: String = key[..8].iter().map(|b| format!("{b:02x}")).collect();
         let name = format!("\u{0}inline:{hex}");
         let script = self.compiled("<inline>", source)?;
-        self.add_steps(vec![Step::Script(script), Step::Def("template", name.clone(), String::new())])?;
+        self.define("template", &name, &script)?;
         self.templates.insert(name.clone());
         self.inline.insert(key, name.clone());
         Ok(name)

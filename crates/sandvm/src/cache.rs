@@ -64,10 +64,10 @@ impl BytecodeCache {
     /// A cache kept in memory and in `dir` (created if missing), authenticated with `key`.
     ///
     /// # Errors
-    /// [`Error::Host`] when the directory cannot be created.
+    /// [`Error::Io`] when the directory cannot be created.
     pub fn on_disk(dir: impl AsRef<Path>, key: CacheKey) -> Result<BytecodeCache> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|e| Error::Host(format!("cache directory {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         Ok(BytecodeCache::new(key, Some(dir.to_path_buf())))
     }
 
@@ -76,10 +76,11 @@ impl BytecodeCache {
     /// the directory accordingly.
     ///
     /// # Errors
-    /// [`Error::Host`] when the directory or the key file cannot be created or read.
+    /// [`Error::Io`] when the directory or the key file cannot be created or read,
+    /// [`Error::InvalidArgument`] when the key file is not a key.
     pub fn on_disk_with_key_file(dir: impl AsRef<Path>) -> Result<BytecodeCache> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|e| Error::Host(format!("cache directory {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let key_path = dir.join("cache.key");
         let key = match std::fs::read(&key_path) {
             Ok(bytes) if bytes.len() == 32 => {
@@ -87,10 +88,10 @@ impl BytecodeCache {
                 k.copy_from_slice(&bytes);
                 CacheKey::new(k)
             }
-            Ok(_) => return Err(Error::Host(format!("{} is not a 32-byte key", key_path.display()))),
+            Ok(_) => return Err(Error::invalid(&key_path.display().to_string(), "not a 32-byte key")),
             Err(_) => {
                 let mut k = [0u8; 32];
-                getrandom::fill(&mut k).map_err(|e| Error::Host(format!("no random source: {e}")))?;
+                getrandom::fill(&mut k).map_err(|e| Error::init("a random source", e))?;
                 write_private(&key_path, &k)?;
                 CacheKey::new(k)
             }
@@ -219,6 +220,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|e| Error::Host(format!("{}: {e}", path.display())))?;
-    f.write_all(bytes).map_err(|e| Error::Host(format!("{}: {e}", path.display())))
+    let mut f = opts.open(path).map_err(|e| Error::io(path, e))?;
+    f.write_all(bytes).map_err(|e| Error::io(path, e))
 }

@@ -1,5 +1,7 @@
 //! The one error type of the crate.
 
+use std::sync::Arc;
+
 use serde_json::Value as Json;
 
 /// Everything that can go wrong when running guest code.
@@ -82,10 +84,62 @@ pub enum Error {
     /// made for another source, or signed with another key.
     #[error("cached data rejected: {0}")]
     CachedDataRejected(String),
-    /// A problem on the host side: the engine could not be set up, a name or argument given by
-    /// the host is invalid, a value cannot be converted.
+    /// Another problem on the host side, with no variant of its own (a value that does not
+    /// convert, an internal state the engine left inconsistent). Prefer the named variants.
     #[error("host error: {0}")]
     Host(String),
+    /// A context or runtime was entered again while it was running (a host function called
+    /// back into the context that called it).
+    #[error("host error: {what} is already running (re-entrant call from a host function)")]
+    Reentrant {
+        /// `the context` or `a run on this runtime`.
+        what: String,
+    },
+    /// A source is longer than sandvm takes: [`crate::MAX_SOURCE`] for JavaScript, and
+    /// `MAX_TYPESCRIPT_SOURCE` for TypeScript (the `typescript` feature). Kind
+    /// `source_too_large`.
+    #[error("source is {len} bytes, more than the {max} allowed")]
+    SourceTooLarge {
+        /// Its length in bytes.
+        len: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// A name the host called is not a function in the guest.
+    #[error("host error: {what} is not a function")]
+    NotAFunction {
+        /// The name.
+        what: String,
+    },
+    /// An argument or option given by the host is not valid (a parameter name, an unknown
+    /// capability pack, globals that are not an object, ...).
+    #[error("host error: {what}: {message}")]
+    InvalidArgument {
+        /// Which argument.
+        what: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A file or directory the host named (a cache directory, its key, a module root) cannot
+    /// be used.
+    #[error("host error: {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        source: ErrorSource,
+    },
+    /// The engine, a thread or a random source could not be set up.
+    #[error("host error: cannot set up {what}: {message}")]
+    EngineInit {
+        /// What (`the engine runtime`, `a context`, `the guest thread`, ...).
+        what: String,
+        /// Why, when known.
+        message: String,
+    },
+    /// The [`crate::Executor`] was closed before the job ran.
+    #[error("host error: the executor was closed")]
+    ExecutorClosed,
     /// A host-side store a guest can fill (the `sandvm:kv` [`crate::KvStore`]) is at its cap.
     /// Guests see a `RangeError` instead.
     #[error("{store} is full: {message}")]
@@ -112,14 +166,17 @@ pub enum Error {
         /// The process-wide cap.
         max: usize,
     },
-    /// Guest source is larger than what sandvm accepts for its language (TypeScript:
-    /// [`crate::MAX_TYPESCRIPT_SOURCE`]).
-    #[error("source of {size} bytes is over the limit of {max} bytes")]
-    SourceTooLarge {
-        /// The source's size in bytes.
-        size: usize,
-        /// The limit.
-        max: usize,
+    /// A context rebuilt on a fresh engine could not replay its recorded setup (see
+    /// [`crate::Context::run_setup`]): the piece at index `step` failed. The next run tries
+    /// again on a fresh build.
+    #[error("replaying setup step {step} ({what}) failed: {source}")]
+    SetupFailed {
+        /// Index of the failing piece in the recorded setup.
+        step: usize,
+        /// What it is (`script <filename>`, `module <name>`, `call <name>`, `global <name>`, ...).
+        what: String,
+        /// Why it failed.
+        source: Box<Error>,
     },
     /// A job given to an [`crate::Executor`] panicked; the executor caught the panic and
     /// rebuilt its guest state.
@@ -141,8 +198,11 @@ fn position(line: Option<u32>, column: Option<u32>) -> String {
 impl Error {
     /// The stable machine-readable kind used in the JSON contract: `syntax`, `exception`,
     /// `module_not_found`, `module_not_allowed`, `timeout`, `memory_limit`, `stack_overflow`, `output_limit`, `job_limit`, `cancelled`,
-    /// `unsettled`, `cached_data_rejected`, `host`, `saturated`, `store_full`, `too_deep`,
-    /// `job_panicked` or `source_too_large`.
+    /// `unsettled`, `cached_data_rejected`, `host` (every host-side variant: [`Error::Host`],
+    /// [`Error::Reentrant`], [`Error::NotAFunction`],
+    /// [`Error::InvalidArgument`], [`Error::Io`], [`Error::EngineInit`],
+    /// [`Error::ExecutorClosed`]), `saturated`, `store_full`, `too_deep`,
+    /// `job_panicked`, `setup_failed` or `source_too_large` ([`Error::SourceTooLarge`]).
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Syntax { .. } => "syntax",
@@ -157,12 +217,20 @@ impl Error {
             Error::Cancelled => "cancelled",
             Error::Unsettled => "unsettled",
             Error::CachedDataRejected(_) => "cached_data_rejected",
-            Error::Host(_) => "host",
+            // Host-side failures keep the one stable kind of the JSON contract.
+            Error::Host(_)
+            | Error::Reentrant { .. }
+            | Error::NotAFunction { .. }
+            | Error::InvalidArgument { .. }
+            | Error::Io { .. }
+            | Error::EngineInit { .. }
+            | Error::ExecutorClosed => "host",
             Error::Saturated { .. } => "saturated",
             Error::StoreFull { .. } => "store_full",
             Error::TooDeep { .. } => "too_deep",
             Error::JobPanicked { .. } => "job_panicked",
             Error::SourceTooLarge { .. } => "source_too_large",
+            Error::SetupFailed { .. } => "setup_failed",
         }
     }
 
@@ -172,6 +240,13 @@ impl Error {
             self,
             Error::Timeout | Error::MemoryLimit | Error::StackOverflow | Error::OutputLimit | Error::JobLimit
         )
+    }
+
+    /// True for the host-side failures (kind `host`): [`Error::Host`], [`Error::Reentrant`],
+    /// [`Error::SourceTooLarge`], [`Error::NotAFunction`], [`Error::InvalidArgument`],
+    /// [`Error::Io`], [`Error::EngineInit`], [`Error::ExecutorClosed`].
+    pub fn is_host(&self) -> bool {
+        self.kind() == "host"
     }
 
     /// True for errors raised by guest code itself (syntax errors, uncaught exceptions,
@@ -185,6 +260,73 @@ impl Error {
                 | Error::ModuleNotFound { .. }
                 | Error::ModuleNotAllowed { .. }
         )
+    }
+}
+
+/// An error from outside sandvm (an I/O error), shared so that
+/// [`Error`] stays `Clone` and comparable. It displays as the error it holds, its
+/// [`std::error::Error::source`] is that error's source, and [`ErrorSource::downcast_ref`]
+/// gets the original back.
+#[derive(Clone)]
+pub struct ErrorSource(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl ErrorSource {
+    /// Wraps an error.
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> ErrorSource {
+        ErrorSource(Arc::new(e))
+    }
+
+    /// The original error as a `T`, when it is one.
+    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref::<T>()
+    }
+}
+
+impl std::fmt::Debug for ErrorSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for ErrorSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for ErrorSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Two sources are equal when they are the same error or say the same thing.
+impl PartialEq for ErrorSource {
+    fn eq(&self, other: &ErrorSource) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl From<std::io::Error> for ErrorSource {
+    fn from(e: std::io::Error) -> ErrorSource {
+        ErrorSource::new(e)
+    }
+}
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub(crate) fn io(path: &std::path::Path, e: std::io::Error) -> Error {
+        Error::Io { path: path.to_path_buf(), source: e.into() }
+    }
+
+    /// An [`Error::EngineInit`].
+    pub(crate) fn init(what: &str, message: impl std::fmt::Display) -> Error {
+        Error::EngineInit { what: what.into(), message: message.to_string() }
+    }
+
+    /// An [`Error::InvalidArgument`].
+    pub(crate) fn invalid(what: &str, message: impl std::fmt::Display) -> Error {
+        Error::InvalidArgument { what: what.into(), message: message.to_string() }
     }
 }
 

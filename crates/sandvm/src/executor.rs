@@ -202,7 +202,7 @@ impl<S: 'static> Executor<S> {
     ///
     /// # Errors
     /// The error of the first `setup`; [`Error::Saturated`] when the cap of abandoned threads
-    /// is reached; [`Error::Host`] when a thread cannot be started.
+    /// is reached; [`Error::EngineInit`] when a thread cannot be started.
     pub fn new(config: ExecutorConfig, setup: impl Fn() -> Result<S> + Send + Sync + 'static) -> Result<Executor<S>> {
         check_capacity()?;
         let shared = Arc::new(Shared {
@@ -219,11 +219,11 @@ impl<S: 'static> Executor<S> {
         std::thread::Builder::new()
             .name(format!("{}-supervisor", shared.config.name))
             .spawn(move || supervise(&shared))
-            .map_err(|e| Error::Host(format!("cannot start the supervisor thread: {e}")))?;
+            .map_err(|e| Error::init("the supervisor thread", e))?;
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(exec),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(Error::Host("the guest thread ended while starting".into())),
+            Err(_) => Err(Error::init("the guest thread", "it ended while starting")),
         }
     }
 
@@ -313,7 +313,7 @@ fn start_worker_locked<S: 'static>(
         .name(shared.config.name.clone())
         .stack_size(shared.config.stack_size)
         .spawn(move || guest_main(&sh, w, ready))
-        .map_err(|e| Error::Host(format!("cannot start the guest thread: {e}")))?;
+        .map_err(|e| Error::init("the guest thread", e))?;
     inner.worker = Some(worker);
     Ok(())
 }
@@ -406,7 +406,7 @@ fn supervise<S: 'static>(shared: &Arc<Shared<S>>) {
     loop {
         if inner.closed && inner.running.is_none() && (inner.queue.is_empty() || inner.worker.is_none()) {
             for job in inner.queue.drain(..) {
-                job.fail.fail(Error::Host("the executor was closed".into()));
+                job.fail.fail(Error::ExecutorClosed);
             }
             return;
         }
@@ -515,7 +515,8 @@ impl<R> Ticket<R> {
     /// job was stuck past its deadline and abandoned; [`Error::Cancelled`] when it was
     /// cancelled before it ran or abandoned after a cancellation; [`Error::Saturated`];
     /// [`Error::JobPanicked`]; the setup's error when the guest state could not be built;
-    /// [`Error::Host`] when the executor was closed or a thread could not be started.
+    /// [`Error::ExecutorClosed`] when the executor was closed, [`Error::EngineInit`]
+    /// when a thread could not be started.
     pub fn wait(self) -> Result<R> {
         let mut st = self.slot.lock();
         loop {

@@ -126,7 +126,7 @@ mod ts {
             sandvm_typescript::Error::Syntax { message, line, column, incomplete_input } => {
                 Error::Syntax { message, line: Some(line), column: Some(column), incomplete_input }
             }
-            sandvm_typescript::Error::TooLarge { size, max } => Error::SourceTooLarge { size, max },
+            sandvm_typescript::Error::TooLarge { size, max } => Error::SourceTooLarge { len: size, max },
             sandvm_typescript::Error::TooDeep { max } => Error::TooDeep { max },
             other => Error::Host(other.to_string()),
         }

@@ -48,9 +48,11 @@ pub use abandon::{
 };
 pub use cache::{BytecodeCache, CacheStats};
 pub use console::{ConsoleEntry, ConsoleLevel};
-pub use context::{run_in_new_context, CompiledFunction, Completion, Context, EvalOptions, Outcome, Stats, Want};
+pub use context::{
+    run_in_new_context, CompiledFunction, Completion, Context, EvalOptions, Outcome, SetupStep, Stats, Want,
+};
 pub use convert::MAX_JSON_DEPTH;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorSource, Result};
 pub use executor::{Executor, ExecutorConfig, JobCancel, Ticket};
 pub use inspect::InspectOptions;
 pub use language::{typescript_transformer_version, Language, MAX_TYPESCRIPT_SOURCE};

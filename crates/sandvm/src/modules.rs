@@ -208,12 +208,11 @@ impl ModuleConfig {
     /// that was opened, so nothing swapped in between a check and the read can redirect it.
     ///
     /// # Errors
-    /// [`Error::Host`] when `dir` is not a readable directory.
+    /// [`Error::Io`] when `dir` is not a readable directory.
     pub fn root(mut self, dir: impl AsRef<Path>) -> Result<ModuleConfig> {
         let dir = dir.as_ref();
-        let canon = dir.canonicalize().map_err(|e| Error::Host(format!("module root {}: {e}", dir.display())))?;
-        let handle =
-            beneath::RootDir::open(&canon).map_err(|e| Error::Host(format!("module root {}: {e}", dir.display())))?;
+        let canon = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+        let handle = beneath::RootDir::open(&canon).map_err(|e| Error::io(dir, e))?;
         self.root = Some(canon);
         self.root_dir = Some(Arc::new(handle));
         Ok(self)

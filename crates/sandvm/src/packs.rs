@@ -98,7 +98,7 @@ impl Capabilities {
     /// Grants a pack by name (see [`PACK_NAMES`]; `all` grants every one of them).
     ///
     /// # Errors
-    /// [`crate::Error::Host`] naming an unknown pack.
+    /// [`crate::Error::InvalidArgument`] naming an unknown pack.
     pub fn grant(mut self, name: &str) -> crate::Result<Capabilities> {
         match name {
             "timers" => self.timers = true,
@@ -113,10 +113,10 @@ impl Capabilities {
                 self = Capabilities { fetch, ..Capabilities::all() };
             }
             other => {
-                return Err(crate::Error::Host(format!(
-                    "unknown capability '{other}' (known: {}, all)",
-                    PACK_NAMES.join(", ")
-                )))
+                return Err(crate::Error::InvalidArgument {
+                    what: "capability".into(),
+                    message: format!("unknown capability '{other}' (known: {}, all)", PACK_NAMES.join(", ")),
+                })
             }
         }
         Ok(self)

@@ -62,27 +62,31 @@ impl ReplBridge {
         ReplBridge { slot: Rc::new(Slot { armed: Cell::new(false), outcome: RefCell::new(None), inspect }) }
     }
 
-    /// Puts the bridge function on `ctx`'s global object unless it is already there (a fresh
-    /// context, or one the core rebuilt after a spent run). Returns `true` when it was put
-    /// there now.
+    /// Puts the bridge function on `ctx`'s global object unless it is already there, and
+    /// records it in the context's setup, so that the core puts it back whenever it rebuilds
+    /// the context on a fresh engine. Returns `true` when it was put there now.
     ///
     /// # Errors
-    /// [`Error::Host`] when the context cannot be set up or the function cannot be defined
+    /// [`Error::EngineInit`] when the context cannot be set up or the function cannot be defined
     /// (say, the global object was made non-extensible); a limit error when the runtime is
     /// spent or saturated.
     pub fn install(&self, ctx: &Context) -> Result<bool> {
+        if ctx.run_with_engine(has_bridge)? {
+            return Ok(false);
+        }
         let slot = self.slot.clone();
         let mode = Mode { strict: ctx.options().strict, eval_enabled: ctx.options().intrinsics.eval };
-        ctx.run_with_engine(move |c| {
+        let install: crate::context::Native = Rc::new(move |c| {
             if has_bridge(c) {
-                return Ok(false);
+                return Ok(());
             }
-            define_bridge(c, slot, mode).map_err(|e| {
+            define_bridge(c, slot.clone(), mode).map_err(|e| {
                 let _ = c.catch();
-                Error::Host(format!("cannot set up the REPL: {e}"))
-            })?;
-            Ok(true)
-        })?
+                Error::init("the REPL", e)
+            })
+        });
+        ctx.add_native_setup(Self::NAME, install)?;
+        Ok(true)
     }
 
     /// Evaluates one line in `ctx` as a global script (an async one with
@@ -121,7 +125,8 @@ impl Context {
     /// never listed.
     ///
     /// # Errors
-    /// [`Error::Host`] when the context cannot be set up or is already running; a limit
+    /// [`Error::EngineInit`] when the context cannot be set up, [`Error::Reentrant`] when it is
+    /// already running; a limit
     /// error when the runtime is spent or saturated.
     pub fn property_names(&self, path: &[String]) -> Result<Vec<String>> {
         let lexical = self.options().intrinsics.eval;

@@ -216,7 +216,7 @@ impl Engine {
     fn new(limits: &Limits, watch: &Arc<Watch>) -> Result<Engine> {
         let heap = HeapStats::new(limits.effective_memory());
         let rt = rquickjs::Runtime::new_with_alloc(CountingAllocator(heap.clone(), Some(watch.clone())))
-            .map_err(|e| Error::Host(format!("cannot create engine runtime: {e}")))?;
+            .map_err(|e| Error::init("the engine runtime", e))?;
         rt.set_max_stack_size(limits.effective_stack());
         let w = watch.clone();
         rt.set_interrupt_handler(Some(Box::new(move || w.should_interrupt())));
@@ -261,7 +261,7 @@ impl Runtime {
     /// Creates a runtime with the given limits.
     ///
     /// # Errors
-    /// [`Error::Host`] when the engine cannot be created (out of host memory).
+    /// [`Error::EngineInit`] when the engine cannot be created (out of host memory).
     pub fn new(limits: Limits) -> Result<Runtime> {
         let watch = Arc::new(Watch::new());
         register_watch(&watch);
@@ -371,7 +371,7 @@ impl Runtime {
     /// progress on this runtime (re-entrancy from a host function).
     pub(crate) fn begin_run(&self, limits: &Limits) -> Result<RunGuard<'_>> {
         if self.inner.running.replace(true) {
-            return Err(Error::Host("a run is already in progress on this runtime".into()));
+            return Err(Error::Reentrant { what: "a run on this runtime".into() });
         }
         {
             let engine = self.engine();

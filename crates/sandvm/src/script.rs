@@ -30,13 +30,13 @@ impl Compiler {
     fn new() -> Result<Compiler> {
         let heap = crate::alloc::HeapStats::new(COMPILER_MEMORY);
         let rt = rquickjs::Runtime::new_with_alloc(crate::alloc::CountingAllocator(heap.clone(), None))
-            .map_err(|e| Error::Host(format!("cannot create the compiler runtime: {e}")))?;
+            .map_err(|e| Error::init("the compiler runtime", e))?;
         rt.set_max_stack_size(COMPILER_STACK);
         let ctx = rquickjs::Context::custom::<(
             rquickjs::context::intrinsic::Eval,
             rquickjs::context::intrinsic::RegExpCompiler,
         )>(&rt)
-        .map_err(|e| Error::Host(format!("cannot create the compiler context: {e}")))?;
+        .map_err(|e| Error::init("the compiler context", e))?;
         Ok(Compiler { ctx, rt, heap })
     }
 }
@@ -61,10 +61,10 @@ pub(crate) enum SourceKind {
 ///
 /// # Errors
 /// [`Error::Syntax`] for a parse error, [`Error::MemoryLimit`] when the compiler runs out of
-/// memory, [`Error::Host`] for a source over [`MAX_SOURCE`].
+/// memory, [`Error::SourceTooLarge`] for a source over [`MAX_SOURCE`].
 pub(crate) fn compile(source: &str, filename: &str, strict: bool, kind: SourceKind) -> Result<Vec<u8>> {
     if source.len() > MAX_SOURCE {
-        return Err(Error::Host(format!("source is {} bytes, more than the {MAX_SOURCE} allowed", source.len())));
+        return Err(Error::SourceTooLarge { len: source.len(), max: MAX_SOURCE });
     }
     COMPILER.with(|cell| {
         let mut slot = cell.borrow_mut();
@@ -72,7 +72,7 @@ pub(crate) fn compile(source: &str, filename: &str, strict: bool, kind: SourceKi
             *slot = Some(Compiler::new()?);
         }
         let Some(compiler) = slot.as_ref() else {
-            return Err(Error::Host("compiler unavailable".into()));
+            return Err(Error::Reentrant { what: "the compiler".into() });
         };
         compiler.heap.begin_run();
         compiler.rt.set_max_stack_size(crate::runtime::stack_for_this_thread(COMPILER_STACK));
@@ -164,7 +164,7 @@ impl Script {
     ///
     /// # Errors
     /// [`Error::Syntax`] when the source does not parse; [`Error::MemoryLimit`] or
-    /// [`Error::Host`] for sources too large to compile.
+    /// [`Error::SourceTooLarge`] for sources too large to compile.
     pub fn new(source: &str, filename: &str) -> Result<Script> {
         Script::with_options(source, ScriptOptions { filename: filename.into(), ..Default::default() })
     }
@@ -377,10 +377,10 @@ impl CacheKey {
     /// A fresh random key.
     ///
     /// # Errors
-    /// [`Error::Host`] when the operating system's random source cannot be read.
+    /// [`Error::EngineInit`] when the operating system's random source cannot be read.
     pub fn random() -> Result<CacheKey> {
         let mut b = [0u8; 32];
-        getrandom::fill(&mut b).map_err(|e| Error::Host(format!("no random source: {e}")))?;
+        getrandom::fill(&mut b).map_err(|e| Error::init("a random source", e))?;
         Ok(CacheKey(b))
     }
 

@@ -227,7 +227,7 @@ fn call_global_functions() {
     let c = ctx();
     c.eval("function add(a, b) { return a + b }").unwrap();
     assert_eq!(c.call("add", &[json!(2), json!(3)]).unwrap().value, Some(json!(5)));
-    assert!(matches!(c.call("nope", &[]), Err(Error::Host(_))));
+    assert!(matches!(c.call("nope", &[]), Err(Error::NotAFunction { ref what }) if what == "nope"));
     c.eval("function boom() { throw new Error('x') }").unwrap();
     assert!(matches!(c.call("boom", &[]), Err(Error::Exception { .. })));
 }
@@ -238,7 +238,7 @@ fn compile_function_like_node() {
     let f = c.compile_function(&["a", "b"], "return a * b").unwrap();
     assert_eq!(c.call_function(&f, &[json!(6), json!(7)]).unwrap().value, Some(json!(42)));
     assert_eq!(c.call_function(&f, &[json!(2), json!(2)]).unwrap().value, Some(json!(4)));
-    assert!(matches!(c.compile_function(&["a b"], "return 1"), Err(Error::Host(_))));
+    assert!(matches!(c.compile_function(&["a b"], "return 1"), Err(Error::InvalidArgument { .. })));
     match c.compile_function(&[], "\nlet x = ;") {
         Err(Error::Syntax { line, .. }) => assert_eq!(line, Some(2)),
         other => panic!("{other:?}"),
@@ -263,7 +263,7 @@ fn run_in_new_context_reports_everything() {
     assert!(out.stats.wall_ms >= 0.0);
     assert!(out.stats.heap_bytes > 0);
     let bad = sandvm::run_in_new_context("1", &json!([1]), &limits_ms(1000), &ContextOptions::default());
-    assert!(matches!(bad.result, Err(Error::Host(_))));
+    assert!(matches!(bad.result, Err(Error::InvalidArgument { .. })));
 }
 
 #[test]

@@ -180,7 +180,18 @@ fn module_root_is_enforced() {
     assert_eq!(kind("import './missing.mjs';"), "module_not_found");
     assert_eq!(kind("import './dir.mjs';"), "module_not_found");
     assert_eq!(kind("import 'lib/a.mjs';"), "module_not_found");
-    assert!(matches!(ModuleConfig::new().root(root.join("nope")), Err(Error::Host(_))));
+    let missing = ModuleConfig::new().root(root.join("nope"));
+    match &missing {
+        Err(e @ Error::Io { source, .. }) => {
+            assert_eq!(
+                source.downcast_ref::<std::io::Error>().map(std::io::Error::kind),
+                Some(std::io::ErrorKind::NotFound)
+            );
+            assert!(std::error::Error::source(e).is_some(), "an I/O error is the source");
+            assert_eq!(e.kind(), "host");
+        }
+        other => panic!("expected Error::Io, got {other:?}"),
+    }
     std::fs::remove_dir_all(&root).ok();
     std::fs::remove_dir_all(&outside).ok();
 }

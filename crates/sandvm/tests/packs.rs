@@ -25,7 +25,7 @@ fn nothing_is_granted_by_default() {
         value(&all, "['setTimeout','setInterval','TextEncoder','TextDecoder','atob','btoa','URL','URLSearchParams','structuredClone','queueMicrotask','fetch'].filter(k => !(k in globalThis))"),
         json!(["fetch"])
     );
-    assert!(matches!(Capabilities::none().grant("fs"), Err(Error::Host(_))));
+    assert!(matches!(Capabilities::none().grant("fs"), Err(Error::InvalidArgument { .. })));
 }
 
 #[test]

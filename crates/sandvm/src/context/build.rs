@@ -28,7 +28,7 @@ impl Context {
             if heap.refused() {
                 Error::MemoryLimit
             } else {
-                Error::Host("cannot create a context".into())
+                Error::init("a context", "the engine refused")
             }
         })?;
         drop(engine);
@@ -76,25 +76,22 @@ impl Context {
             rc != 0
         };
         if failed {
-            return Err(if heap.refused() { Error::MemoryLimit } else { Error::Host("cannot add intrinsics".into()) });
+            return Err(if heap.refused() {
+                Error::MemoryLimit
+            } else {
+                Error::init("a context", "cannot add intrinsics")
+            });
         }
-        let setup = self.setup.borrow().clone();
         let watch = self.runtime.watch().clone();
         let mut loaded = Loaded::default();
         let mut guard = None;
         qctx.with(|ctx| -> Result<()> {
             raw::update_stack_top(&ctx);
             guard = Some(crate::modules::register(&ctx, self.options.modules.clone()));
-            let r = (|| -> Result<()> {
-                self.prepare(&ctx, &watch, &mut loaded)?;
-                for s in &setup {
-                    self.apply(&ctx, s)?;
-                }
-                Ok(())
-            })();
+            let r = self.prepare(&ctx, &watch, &mut loaded);
             r.map_err(|e| if heap.refused() { Error::MemoryLimit } else { e })
         })?;
-        let _modules = guard.ok_or_else(|| Error::Host("module state missing".into()))?;
+        let _modules = guard.ok_or_else(|| Error::init("a context", "module state missing"))?;
         Ok(CtxState { loaded, _modules, ctx: qctx, generation })
     }
 
@@ -234,6 +231,6 @@ impl Context {
         };
         let func = raw::read_bytecode(ctx, &bytes).map_err(|e| host(exception_to_error(ctx, e, false)))?;
         let v = raw::eval_function(ctx, &func).map_err(|e| host(exception_to_error(ctx, e, false)))?;
-        v.into_function().ok_or_else(|| Error::Host("prelude is not a function".into()))
+        v.into_function().ok_or_else(|| Error::NotAFunction { what: format!("prelude {name}") })
     }
 }

@@ -89,7 +89,7 @@ impl Context {
         let filename = opts.filename.clone().unwrap_or_else(|| self.options.filename.clone());
         let tla = opts.top_level_await;
         if tla && !self.options.intrinsics.eval {
-            return Err(Error::Host("top-level await needs the eval intrinsic".into()));
+            return Err(Error::invalid("top_level_await", "needs the eval intrinsic"));
         }
         if self.options.intrinsics.eval {
             let c = self.execute_with(if tla { Post::UnwrapValue } else { Post::None }, want, |ctx, _| {
@@ -122,7 +122,7 @@ impl Context {
                     };
                 }
                 if source.len() > crate::script::MAX_SOURCE {
-                    return Err(Error::Host("source too large".into()));
+                    return Err(Error::SourceTooLarge { len: source.len(), max: crate::script::MAX_SOURCE });
                 }
                 match raw::eval(ctx, source, &filename, flags) {
                     Ok(func) => Ok(raw::eval_function(ctx, &func)),
@@ -158,7 +158,7 @@ impl Context {
     /// [`Context::run_module`] of JavaScript source.
     pub(crate) fn run_module_js(&self, source: &str, name: &str) -> Result<Completion> {
         if source.len() > crate::script::MAX_SOURCE {
-            return Err(Error::Host("source too large".into()));
+            return Err(Error::SourceTooLarge { len: source.len(), max: crate::script::MAX_SOURCE });
         }
         if !self.options.intrinsics.eval {
             // Compile in the per-thread compiler, load the bytecode here.
@@ -231,7 +231,7 @@ impl Context {
     /// Calls the global function `name` with copies of `args`.
     ///
     /// # Errors
-    /// [`Error::Host`] when `name` is not a function; otherwise as [`Context::eval`].
+    /// [`Error::NotAFunction`] when `name` is not a function; otherwise as [`Context::eval`].
     pub fn call(&self, name: &str, args: &[Json]) -> Result<Completion> {
         self.execute(|ctx, _| {
             let f: Value = match ctx.globals().get(name) {
@@ -247,7 +247,7 @@ impl Context {
     /// run code around it). Line numbers in errors are relative to the body.
     ///
     /// # Errors
-    /// [`Error::Syntax`] when the body does not parse; [`Error::Host`] for a parameter that is
+    /// [`Error::Syntax`] when the body does not parse; [`Error::InvalidArgument`] for a parameter that is
     /// not an identifier.
     pub fn compile_function(&self, params: &[&str], body: &str) -> Result<CompiledFunction> {
         for p in params {
@@ -256,7 +256,7 @@ impl Context {
                     .enumerate()
                     .all(|(i, c)| c == '_' || c == '$' || c.is_alphabetic() || (i > 0 && c.is_alphanumeric()));
             if !ok {
-                return Err(Error::Host(format!("invalid parameter name {p:?}")));
+                return Err(Error::invalid("params", format!("invalid parameter name {p:?}")));
             }
         }
         let source: Arc<str> = format!("(function anonymous({}\n) {{\n{}\n}})", params.join(","), body).into();

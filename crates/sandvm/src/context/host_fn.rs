@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::{host, Context};
+use super::{host, Context, Setup};
 use crate::error_info::exception_to_error;
 use crate::{convert, raw, Result};
 
@@ -33,12 +33,6 @@ impl From<String> for HostThrow {
     }
 }
 
-#[derive(Clone)]
-pub(super) enum Setup {
-    Global(String, Json),
-    HostFn(String, HostFn),
-}
-
 impl Context {
     pub(super) fn apply<'js>(&self, ctx: &Ctx<'js>, s: &Setup) -> Result<()> {
         match s {
@@ -56,6 +50,9 @@ impl Context {
                 .map_err(host)?;
                 ctx.globals().set(name.as_str(), func).map_err(host)
             }
+            Setup::Native(_, f) => f(ctx),
+            // Steps that run guest code are runs of their own (see `setup.rs`).
+            Setup::Run(_) => Ok(()),
         }
     }
 
@@ -63,21 +60,14 @@ impl Context {
         let mut st = self.state()?;
         let st = &mut *st;
         st.ctx.with(|ctx| self.apply(&ctx, &s))?;
-        let name = match &s {
-            Setup::Global(n, _) | Setup::HostFn(n, _) => n.clone(),
-        };
-        let mut setup = self.setup.borrow_mut();
-        // A later definition of the same name replaces the earlier one, so repeated updates
-        // (a REPL's `_`) do not pile up.
-        setup.retain(|e| !matches!(e, Setup::Global(n, _) | Setup::HostFn(n, _) if *n == name));
-        setup.push(s);
+        self.record(s);
         Ok(())
     }
 
     /// Sets a global variable to a deep copy of `value`. The copy survives a runtime reset.
     ///
     /// # Errors
-    /// [`Error::Host`](crate::Error::Host) when the context cannot be set up, [`Error::MemoryLimit`](crate::Error::MemoryLimit) when the copy
+    /// [`Error::EngineInit`](crate::Error::EngineInit) when the context cannot be set up, [`Error::MemoryLimit`](crate::Error::MemoryLimit) when the copy
     /// does not fit, [`Error::TooDeep`](crate::Error::TooDeep) when `value` nests deeper than [`crate::MAX_JSON_DEPTH`].
     pub fn set_global(&self, name: &str, value: &Json) -> Result<()> {
         convert::check_depth(value)?;
@@ -102,7 +92,7 @@ impl Context {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Host`](crate::Error::Host) when the context cannot be set up.
+    /// [`Error::EngineInit`](crate::Error::EngineInit) when the context cannot be set up.
     pub fn register_fn<A, R, E, F>(&self, name: &str, f: F) -> Result<()>
     where
         A: DeserializeOwned + 'static,

@@ -11,6 +11,7 @@ mod eval;
 mod host_fn;
 mod outcome;
 mod run;
+mod setup;
 
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
@@ -24,9 +25,11 @@ use crate::raw::RawResult;
 use crate::{ContextOptions, Error, Result, Runtime};
 
 pub use eval::{CompiledFunction, EvalOptions};
-use host_fn::Setup;
 pub(crate) use host_fn::{call_host, HostFn, HostThrow};
 pub use outcome::{run_in_new_context, Completion, Outcome, Stats, Want};
+pub(crate) use setup::Native;
+use setup::Setup;
+pub use setup::SetupStep;
 
 #[derive(Default)]
 pub(super) struct Loaded {
@@ -82,6 +85,8 @@ pub struct Context {
     runtime: Runtime,
     options: ContextOptions,
     setup: RefCell<Vec<Setup>>,
+    /// True while the recorded setup is being replayed on a rebuilt context.
+    replaying: Cell<bool>,
     state: RefCell<Option<CtxState>>,
     console: SharedConsole,
     stats: Cell<Stats>,
@@ -115,13 +120,14 @@ impl Context {
     ///
     /// # Errors
     /// [`Error::MemoryLimit`] when the runtime's memory limit is too small for a context;
-    /// [`Error::Host`] when the engine fails to set it up.
+    /// [`Error::EngineInit`] when the engine fails to set it up.
     pub fn new(runtime: &Runtime, options: ContextOptions) -> Result<Context> {
         let deterministic = options.deterministic.is_some();
         let ctx = Context {
             runtime: runtime.clone(),
             options,
             setup: RefCell::new(Vec::new()),
+            replaying: Cell::new(false),
             state: RefCell::new(None),
             console: Rc::new(RefCell::new(ConsoleBuf::default())),
             stats: Cell::new(Stats::default()),
@@ -163,17 +169,36 @@ impl Context {
         std::mem::take(&mut self.console.borrow_mut().entries)
     }
 
+    /// The live engine context, rebuilt (and its recorded setup replayed) when the runtime
+    /// replaced a spent engine.
     fn state(&self) -> Result<RefMut<'_, CtxState>> {
         self.runtime.refresh()?;
         let generation = self.runtime.generation();
-        let mut st = self
-            .state
-            .try_borrow_mut()
-            .map_err(|_| Error::Host("the context is already running (re-entrant call from a host function)".into()))?;
-        if st.as_ref().map(|s| s.generation) != Some(generation) {
-            *st = None;
-            *st = Some(self.build(generation)?);
+        let reentrant = || Error::Reentrant { what: "the context".into() };
+        let stale =
+            self.state.try_borrow().map_err(|_| reentrant())?.as_ref().map(|s| s.generation) != Some(generation);
+        if stale {
+            if self.replaying.get() {
+                return Err(Error::Reentrant { what: "the context's setup replay".into() });
+            }
+            {
+                let mut st = self.state.try_borrow_mut().map_err(|_| reentrant())?;
+                *st = None;
+                *st = Some(self.build(generation)?);
+            }
+            // What replayed steps print was seen when they first ran: drop it.
+            let kept = self.take_console();
+            self.replaying.set(true);
+            let replayed = self.replay(generation);
+            self.replaying.set(false);
+            self.console.borrow_mut().entries = kept;
+            if let Err(e) = replayed {
+                // Rebuilt and replayed again on the next run.
+                *self.state.try_borrow_mut().map_err(|_| reentrant())? = None;
+                return Err(e);
+            }
         }
-        RefMut::filter_map(st, Option::as_mut).map_err(|_| Error::Host("context state missing".into()))
+        let st = self.state.try_borrow_mut().map_err(|_| reentrant())?;
+        RefMut::filter_map(st, Option::as_mut).map_err(|_| Error::init("a context", "its state is missing"))
     }
 }

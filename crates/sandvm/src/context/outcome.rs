@@ -96,7 +96,7 @@ pub fn run_in_new_context(source: &str, globals: &Json, limits: &Limits, options
                 }
             }
         } else if !globals.is_null() {
-            return (Err(Error::Host("globals must be a JSON object".into())), Vec::new(), Stats::default());
+            return (Err(Error::invalid("globals", "must be a JSON object")), Vec::new(), Stats::default());
         }
         let r = ctx.eval(source);
         (r, ctx.take_console(), ctx.stats())

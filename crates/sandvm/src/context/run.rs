@@ -36,7 +36,8 @@ impl Context {
     /// specifier cut at a NUL; use [`Context::run_module`] or a guest `import()` instead.
     ///
     /// # Errors
-    /// [`Error::Host`] when the context cannot be set up or is already running.
+    /// [`Error::EngineInit`] when the context cannot be set up, [`Error::Reentrant`] when it
+    /// is already running.
     #[cfg(feature = "unstable-engine")]
     pub fn with_engine<R>(&self, f: impl for<'js> FnOnce(&Ctx<'js>) -> R) -> Result<R> {
         self.run_with_engine(f)
@@ -168,7 +169,8 @@ impl Context {
             result
         });
         let result = match result {
-            Err(Error::Host(m)) => Err(Error::Host(m)),
+            // A host-side failure is what it is, whatever the guest did meanwhile.
+            Err(e) if e.is_host() => Err(e),
             Err(e) => Err(watch.tripped().error().or(heap.refused().then_some(Error::MemoryLimit)).unwrap_or(e)),
             Ok(c) => match watch.tripped().error() {
                 Some(e) => Err(e),
@@ -308,7 +310,7 @@ fn pending(ctx: &Ctx<'_>) -> bool {
 
 pub(super) fn call_value<'js>(ctx: &Ctx<'js>, f: &Value<'js>, args: &[Json], what: &str) -> Result<RawResult<'js>> {
     let Some(func) = f.as_function() else {
-        return Err(Error::Host(format!("{what} is not a function")));
+        return Err(Error::NotAFunction { what: what.to_string() });
     };
     let mut vals = Vec::with_capacity(args.len());
     for a in args {

@@ -96,9 +96,9 @@ impl KvStore {
     /// # Errors
     /// [`Error::StoreFull`] when the new key would pass [`KvStore::max_entries`] or the new
     /// total would pass [`KvStore::max_bytes`] (the store is left unchanged);
-    /// [`Error::Host`] when the store's lock is poisoned.
+    /// [`Error::EngineInit`] when the store's lock is poisoned.
     pub fn try_set(&self, key: &str, value: Json) -> Result<()> {
-        let mut m = self.inner.lock().map_err(|_| Error::Host("kv: store unavailable".into()))?;
+        let mut m = self.inner.lock().map_err(|_| Error::init("the sandvm:kv store", "its lock is poisoned"))?;
         let new = entry_bytes(key, &value);
         let old = m.map.get(key).map(|v| entry_bytes(key, v));
         if old.is_none() && m.map.len() >= self.max_entries {
