@@ -98,10 +98,14 @@ fn a_thrown_object_shaped_like_a_quota_error_is_an_exception() {
 #[test]
 fn manifests_cannot_ask_for_more_than_the_host_maximum() {
     let dir = tempfile::tempdir().unwrap();
+    // Older keys and keys with units name the same fields (the one `sandvm::Limits` type).
     for (name, limits, field) in [
-        ("slow", "timeout_ms = 999999999", "timeout_ms"),
-        ("huge", "memory_mb = 9223372036854775807", "memory_mb"),
-        ("deep", "stack_kb = 1000000", "stack_kb"),
+        ("slow", "timeout_ms = 999999999", "timeout"),
+        ("slower", "timeout = \"3h\"", "timeout"),
+        ("unbounded", "timeout = \"none\"", "timeout"),
+        ("huge", "memory_mb = 100000", "memory"),
+        ("huger", "memory = \"64 GiB\"", "memory"),
+        ("deep", "stack_kb = 1000000", "stack"),
         ("loud", "max_output = 1000000000", "max_output"),
     ] {
         let p = write_plugin(dir.path(), name, &format!("[limits]\n{limits}"), "export const x = 1;");
@@ -111,6 +115,24 @@ fn manifests_cannot_ask_for_more_than_the_host_maximum() {
                 assert_eq!(plugin, name);
                 assert!(message.starts_with(&format!("asks for {field} ")), "{message}");
             }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn manifest_limits_that_are_not_limits_are_parse_errors_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, limits, key) in [
+        ("overflow", "memory_mb = 9223372036854775807", "memory_mb"),
+        ("negative", "timeout_ms = -5", "timeout_ms"),
+        ("nonsense", "memory = \"lots\"", "memory"),
+        ("unknown", "heap = 5", "heap"),
+        ("twice", "memory = 5\nmemory_mb = 5", "memory_mb"),
+    ] {
+        let p = write_plugin(dir.path(), name, &format!("[limits]\n{limits}"), "export const x = 1;");
+        match small_host().load_dir(&p) {
+            Err(e @ Error::Parse { .. }) => assert!(e.to_string().contains(key), "{name}: {e}"),
             other => panic!("{name}: {other:?}"),
         }
     }

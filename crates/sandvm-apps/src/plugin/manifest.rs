@@ -2,27 +2,12 @@
 //! directories.
 
 use std::path::{Component, Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::HostOptions;
 use crate::error::read_text;
 use crate::{Error, Result};
-
-/// the host's default ([`HostOptions::default_limits`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsRequest {
-    /// Wall-clock milliseconds per call.
-    pub timeout_ms: Option<u64>,
-    /// Engine heap in MiB.
-    pub memory_mb: Option<usize>,
-    /// Engine stack in KiB.
-    pub stack_kb: Option<usize>,
-    /// Output bytes per call (console plus result).
-    pub max_output: Option<usize>,
-}
 
 /// A plugin's `plugin.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,9 +30,12 @@ pub struct Manifest {
     /// By default, none.
     #[serde(default)]
     pub hooks: Vec<String>,
-    /// Limits it asks for. By default, the host's defaults.
+    /// Limits it asks for, over the host's defaults ([`HostOptions::default_limits`]): any of
+    /// the keys of [`sandvm::Limits`] with units (`timeout = "250ms"`, `memory = "16 MiB"`) or
+    /// the older `timeout_ms`, `memory_mb`, `stack_kb`, `max_output`. By default, none (the
+    /// host's defaults).
     #[serde(default)]
-    pub limits: LimitsRequest,
+    pub limits: sandvm::LimitOverrides,
 }
 
 fn default_entry() -> String {
@@ -126,40 +114,17 @@ pub fn find_plugin_dirs(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
 }
 
 /// The limits plugin `m` runs with: its requests over the host's defaults, refused above the
-/// host's maxima (never clamped).
+/// host's maxima (never clamped), naming the first field that is over.
 pub(super) fn limits_for(opts: &HostOptions, m: &Manifest) -> Result<sandvm::Limits> {
-    let d = &opts.default_limits;
-    let max = &opts.max_limits;
-    let r = &m.limits;
-    let too_much = |what: &str, asked: String, allowed: String| Error::LimitsNotAllowed {
+    let asked = m.limits.apply(&opts.default_limits);
+    // Only what the manifest asks for is checked: the host's own defaults are its business.
+    let mut checked = opts.max_limits.clone();
+    for (field, value) in m.limits.iter() {
+        let _ = checked.set_value(field, value); // values from LimitOverrides are of the field's kind
+    }
+    checked.within(&opts.max_limits).map_err(|e| Error::LimitsNotAllowed {
         plugin: m.name.clone(),
-        message: format!("asks for {what} {asked}, the host allows at most {allowed}"),
-    };
-    let mut l = d.clone();
-    if let Some(ms) = r.timeout_ms {
-        let t = Duration::from_millis(ms);
-        if ms == 0 || max.timeout.is_some_and(|m| t > m) {
-            return Err(too_much("timeout_ms", ms.to_string(), format!("{:?}", max.timeout)));
-        }
-        l.timeout = Some(t);
-    }
-    if let Some(mb) = r.memory_mb {
-        if mb.saturating_mul(1024 * 1024) > max.memory {
-            return Err(too_much("memory_mb", mb.to_string(), (max.memory / (1024 * 1024)).to_string()));
-        }
-        l.memory = mb * 1024 * 1024;
-    }
-    if let Some(kb) = r.stack_kb {
-        if kb.saturating_mul(1024) > max.stack {
-            return Err(too_much("stack_kb", kb.to_string(), (max.stack / 1024).to_string()));
-        }
-        l.stack = kb * 1024;
-    }
-    if let Some(n) = r.max_output {
-        if n > max.max_output {
-            return Err(too_much("max_output", n.to_string(), max.max_output.to_string()));
-        }
-        l.max_output = n;
-    }
-    Ok(l)
+        message: format!("asks for {} {}, the host allows at most {}", e.field, e.requested, e.max),
+    })?;
+    Ok(asked)
 }

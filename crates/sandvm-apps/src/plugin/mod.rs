@@ -73,7 +73,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 pub use host_api::{Emitted, LogEntry};
-pub use manifest::{find_plugin_dirs, LimitsRequest, Manifest};
+pub use manifest::{find_plugin_dirs, Manifest};
 pub use store::{Quota, Usage};
 
 use host_api::SharedBus;
