@@ -18,6 +18,8 @@ struct Server {
     child: Child,
     addr: String,
     stderr: std::sync::mpsc::Receiver<String>,
+    /// `XDG_DATA_HOME` of the server (its default data directory lives in it).
+    _data: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -27,11 +29,15 @@ impl Drop for Server {
     }
 }
 
+/// Starts `sandvm serve` with `XDG_DATA_HOME` in a fresh temporary directory (never the
+/// user's own data directory).
 fn start(args: &[&str]) -> Server {
+    let data = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sandvm"))
         .arg("serve")
         .args(["--listen", "127.0.0.1:0", "--log", "info"])
         .args(args)
+        .env("XDG_DATA_HOME", data.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -53,7 +59,7 @@ fn start(args: &[&str]) -> Server {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_string();
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
-    Server { child, addr, stderr: rx }
+    Server { child, addr, stderr: rx, _data: data }
 }
 
 struct Reply {
@@ -192,6 +198,47 @@ fn serve_over_http_then_drain_on_sigterm() {
     assert!(text.contains("route=\"/v1/execute\"") || text.contains("route=/v1/execute"), "{text}");
     assert!(!text.contains(SECRET_MARKER), "the code leaked into the logs:\n{text}");
     assert!(!text.contains(KEY), "the API key leaked into the logs:\n{text}");
+}
+
+#[test]
+fn stored_scripts_survive_a_restart_unless_ephemeral() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let dir = data.path().join("state");
+    let dir_arg = dir.to_str().expect("utf-8 path");
+    let run_after_restart = |args: &[&str]| -> u16 {
+        let mut srv = start(args);
+        let r = http(&srv.addr, "POST", "/v1/scripts", None, Some(&json!({"code": "'persisted'"})));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let id = r.json()["id"].as_str().expect("id").to_string();
+        sigterm(&srv.child);
+        assert!(wait_exit(&mut srv.child, Duration::from_secs(15)).success());
+        let mut srv = start(args);
+        let r = http(&srv.addr, "POST", &format!("/v1/scripts/{id}/run"), None, None);
+        if r.status == 200 {
+            assert_eq!(r.json()["value"], "persisted");
+        }
+        sigterm(&srv.child);
+        assert!(wait_exit(&mut srv.child, Duration::from_secs(15)).success());
+        r.status
+    };
+    assert_eq!(run_after_restart(&["--data-dir", dir_arg]), 200);
+    assert!(dir.join("sandvm.db").is_file());
+    assert_eq!(run_after_restart(&["--ephemeral"]), 404);
+    // A data directory that is a file, and a store URL that is not PostgreSQL: clear errors.
+    let file = data.path().join("file");
+    std::fs::write(&file, "x").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_sandvm"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", file.to_str().expect("utf-8")])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("not a directory"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_sandvm"))
+        .args(["serve", "--check", "--store", "mysql://db/x"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("cluster.store"), "{err}");
 }
 
 #[test]

@@ -51,7 +51,9 @@ use axum::serve::ListenerExt;
 pub use app::{router, AppState, Caller, OPENAPI_JSON, PLAYGROUND_HTML, ROUTES};
 pub use config::{ServerConfig, Tenant};
 pub use error::ServerError;
-pub use store::{MemoryStore, ScriptRecord, ScriptStore};
+pub use store::{
+    Admission, ExecutionRecord, MemoryStore, PostgresOptions, PostgresStore, ScriptRecord, ScriptStore, SqliteStore,
+};
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains for the pool's
 /// grace period (`pool.grace_period_ms`): `GET /readyz` turns 503, the listener stops
