@@ -22,6 +22,11 @@
 //! `shutting_down`), each with `Retry-After`. Template renders are pool jobs like
 //! `/v1/execute`: the same quotas, CPU budget, isolation and watchdog apply to them. A guest error is a 200 whose report has `status: "error"`.
 //!
+//! Stored scripts, the tenants' rate buckets and the execution log live in a [`ScriptStore`]
+//! ([`store`]): [`MemoryStore`] ([`AppState::new`]), [`SqliteStore`] (embedded, persistent)
+//! or [`PostgresStore`] (shared by several API nodes), given to [`AppState::with_store`]. A
+//! store that does not answer in time is a 503 `store_unavailable` with `Retry-After`.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), sandvm_server::ServerError> {
 //! let config = sandvm_server::ServerConfig::default();

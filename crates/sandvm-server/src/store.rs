@@ -28,7 +28,7 @@ mod postgres;
 mod sqlite;
 
 pub use postgres::{PostgresOptions, PostgresStore};
-pub use sqlite::{SqliteStore, DATABASE_FILE};
+pub use sqlite::{SqliteStore, DATABASE_FILE, DEFAULT_BUSY_TIMEOUT};
 
 /// The newest schema version of the SQLite and PostgreSQL stores (both migrate to it when they
 /// open, and refuse a database whose version is newer).
