@@ -32,11 +32,15 @@ impl Drop for Server {
 /// Starts `sandvm serve` with `XDG_DATA_HOME` in a fresh temporary directory (never the
 /// user's own data directory).
 fn start(args: &[&str]) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sandvm"));
+    cmd.arg("serve").args(["--listen", "127.0.0.1:0", "--log", "info"]).args(args);
+    start_command(cmd)
+}
+
+/// Starts `cmd` (a `sandvm serve` command line) and reads the address it listens on.
+fn start_command(mut cmd: Command) -> Server {
     let data = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sandvm"))
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0", "--log", "info"])
-        .args(args)
+    let mut child = cmd
         .env("XDG_DATA_HOME", data.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -239,6 +243,51 @@ fn stored_scripts_survive_a_restart_unless_ephemeral() {
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("cluster.store"), "{err}");
+}
+
+/// The command lines of `deploy/systemd/sandvm-api.service` (ExecStart) and `Containerfile`
+/// (ENTRYPOINT + CMD), with the built binary, a loopback address, a temporary configuration
+/// and data directory: they start, serve, keep a stored script in the data directory and stop
+/// cleanly on SIGTERM.
+#[test]
+fn the_deployment_files_start_a_working_api_node() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let unit = std::fs::read_to_string(root.join("deploy/systemd/sandvm-api.service")).expect("unit");
+    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("ExecStart");
+    let containerfile = std::fs::read_to_string(root.join("Containerfile")).expect("Containerfile");
+    let words = |prefix: &str| -> Vec<String> {
+        let line = containerfile.lines().find_map(|l| l.strip_prefix(prefix)).expect(prefix);
+        serde_json::from_str(line).expect("an exec-form JSON array")
+    };
+    let mut image: Vec<String> = words("ENTRYPOINT ");
+    image.extend(words("CMD "));
+    let exec: Vec<String> = exec.split_whitespace().map(String::from).collect();
+    for argv in [exec, image] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let config = tmp.path().join("sandvm.toml");
+        std::fs::write(&config, "listen = \"127.0.0.1:0\"\n").expect("config");
+        let data = tmp.path().join("lib");
+        let sub = |w: &str| -> String {
+            match w {
+                "/usr/local/bin/sandvm" => env!("CARGO_BIN_EXE_sandvm").to_string(),
+                "/etc/sandvm/sandvm.toml" => config.display().to_string(),
+                "/var/lib/sandvm" => data.display().to_string(),
+                "0.0.0.0:8080" => "127.0.0.1:0".to_string(),
+                other => other.to_string(),
+            }
+        };
+        let argv: Vec<String> = argv.iter().map(|w| sub(w)).collect();
+        assert_eq!(argv[0], env!("CARGO_BIN_EXE_sandvm"), "{argv:?}");
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        let mut srv = start_command(cmd);
+        assert_eq!(http(&srv.addr, "GET", "/healthz", None, None).status, 200, "{argv:?}");
+        let r = http(&srv.addr, "POST", "/v1/scripts", None, Some(&json!({"code": "1"})));
+        assert_eq!(r.status, 201, "{argv:?}: {}", r.body);
+        sigterm(&srv.child);
+        assert!(wait_exit(&mut srv.child, Duration::from_secs(15)).success(), "{argv:?}");
+        assert!(data.join("sandvm.db").is_file(), "{argv:?}: no database in the data directory");
+    }
 }
 
 #[test]
