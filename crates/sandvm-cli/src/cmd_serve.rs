@@ -140,6 +140,11 @@ async fn open_store(args: &ServeArgs, config: &ServerConfig) -> anyhow::Result<A
         return Ok(Arc::new(MemoryStore::new()));
     }
     if let Some(url) = &config.cluster.store {
+        if args.data_dir.is_some() {
+            anyhow::bail!(
+                "--data-dir is the SQLite store's directory, but the configuration's [cluster] store selects PostgreSQL"
+            );
+        }
         let store = PostgresStore::connect(url, PostgresOptions::default())
             .await
             .context("cannot open the PostgreSQL store")?;

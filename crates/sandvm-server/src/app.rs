@@ -84,10 +84,10 @@ impl AppState {
         AppState::with_store(config, Arc::new(MemoryStore::new()))
     }
 
-    /// As [`AppState::new`], with another store. When the store keeps the rate quota
-    /// ([`ScriptStore::keeps_rate_quota`]: SQLite, PostgreSQL), every job takes a token from
-    /// the tenant's bucket in the store first, and the pool's per-process bucket is off, so
-    /// that every server on one database shares one budget.
+    /// As [`AppState::new`], with another store. When the store is shared
+    /// ([`ScriptStore::is_shared`]: SQLite, PostgreSQL), every job takes a token from the
+    /// tenant's bucket in the store first, and the pool's per-process bucket is off, so that
+    /// every server on one database shares one budget.
     ///
     /// # Errors
     /// As [`AppState::new`].
@@ -100,7 +100,7 @@ impl AppState {
         sandvm::set_max_abandoned_threads(config.pool.max_abandoned_threads);
         let pool = Pool::new(pool_config).map_err(|e| ServerError::internal(format!("cannot start the pool: {e}")))?;
         let mut tenants = HashMap::new();
-        let store_rate = store.keeps_rate_quota();
+        let store_rate = store.is_shared();
         for t in resolved {
             let mut pool_tenant = t.pool.clone();
             if store_rate {
@@ -337,7 +337,7 @@ fn with_request(
 /// is unreachable). Returns the admission time (milliseconds since the epoch).
 async fn admit(state: &AppState, tenant: &Tenant) -> Result<u64, ServerError> {
     let started = now_ms();
-    if let (true, Some(rate)) = (state.0.store.keeps_rate_quota(), tenant.pool.rate) {
+    if let (true, Some(rate)) = (state.0.store.is_shared(), tenant.pool.rate) {
         if let Admission::Refused { retry_after } = state.0.store.take_rate_token(&tenant.name, rate).await? {
             return Err(rate_quota(retry_after));
         }
@@ -552,9 +552,17 @@ async fn run_script(
     let r = async {
         let limits = resolve_limits(&t, &req.limits)?;
         let caps = resolve_capabilities(&t, &req.capabilities)?;
-        let started = admit(&state, &t).await?;
         let key = (t.name.clone(), id.clone());
-        let known = state.compiled().get(&key).copied();
+        let mut known = state.compiled().get(&key).copied();
+        if let (Some(sid), true) = (known, state.0.store.is_shared()) {
+            // Another node may have deleted it since it was compiled here.
+            if !state.0.store.contains(&t.name, &id).await? {
+                if state.compiled().remove(&key).is_some() {
+                    state.0.pool.unregister_script(&t.name, sid);
+                }
+                known = None;
+            }
+        }
         let sid = match known {
             Some(sid) => sid,
             None => {
@@ -567,6 +575,7 @@ async fn run_script(
                 sid
             }
         };
+        let started = admit(&state, &t).await?;
         run_job(&state, &t, "script", started, with_request(Job::script(sid), limits, req.globals, caps)).await
     }
     .await;

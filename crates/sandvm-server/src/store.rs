@@ -114,10 +114,18 @@ pub trait ScriptStore: Send + Sync + 'static {
     /// # Errors
     /// A backend error.
     fn count<'a>(&'a self, tenant: &'a str) -> StoreFuture<'a, usize>;
-    /// True when this store keeps the tenants' rate quota ([`ScriptStore::take_rate_token`]):
-    /// the server then asks it before every job and turns the pool's per-process token bucket
-    /// off. False for [`MemoryStore`] (the pool's bucket applies, as before stores existed).
-    fn keeps_rate_quota(&self) -> bool;
+    /// True when other processes may use the same store (a SQLite file, a PostgreSQL
+    /// database). The server then takes every job's rate token from the store
+    /// ([`ScriptStore::take_rate_token`]) with the pool's per-process token bucket off, and
+    /// checks that a script it compiled earlier still exists ([`ScriptStore::contains`])
+    /// before running it, since another node may have deleted it. False for [`MemoryStore`]:
+    /// the pool's bucket applies and the server's own bookkeeping is enough.
+    fn is_shared(&self) -> bool;
+    /// True when the tenant has a script with this id (cheaper than [`ScriptStore::get`]).
+    ///
+    /// # Errors
+    /// A backend error.
+    fn contains<'a>(&'a self, tenant: &'a str, id: &'a str) -> StoreFuture<'a, bool>;
     /// Takes one token from the tenant's bucket (`rate.burst` tokens, refilled at
     /// `rate.per_second`), atomically: concurrent callers on any node sharing the store never
     /// take more tokens than the bucket holds.
@@ -230,12 +238,19 @@ impl ScriptStore for MemoryStore {
         })
     }
 
-    fn keeps_rate_quota(&self) -> bool {
+    fn is_shared(&self) -> bool {
         false
     }
 
+    fn contains<'a>(&'a self, tenant: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let m = self.tenants.read().unwrap_or_else(|p| p.into_inner());
+            Ok(m.get(tenant).is_some_and(|s| s.contains_key(id)))
+        })
+    }
+
     fn take_rate_token<'a>(&'a self, _tenant: &'a str, _rate: RateQuota) -> StoreFuture<'a, Admission> {
-        // Not asked (see `keeps_rate_quota`): the pool's bucket applies.
+        // Not asked (see `is_shared`): the pool's bucket applies.
         Box::pin(async { Ok(Admission::Admitted) })
     }
 

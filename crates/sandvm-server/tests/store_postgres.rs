@@ -102,6 +102,14 @@ async fn two_nodes_share_scripts_and_the_log_and_survive_a_restart() {
     let (a, app_a) = node(&pg.url, config(None)).await;
     let r = send(&app_a, post(&run, Some(KEY_A), &json!({}))).await;
     assert_eq!((r.status, r.json()["value"].clone()), (StatusCode::OK, json!("marker-9d1e:42")), "{}", r.text);
+    // Deleted through B: A, which has it compiled, does not run it any more.
+    let del = axum::http::Request::delete(format!("/v1/scripts/{id}"))
+        .header(header::AUTHORIZATION, format!("Bearer {KEY_A}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    assert_eq!(send(&app_b, del).await.status, StatusCode::NO_CONTENT);
+    let r = send(&app_a, post(&run, Some(KEY_A), &json!({}))).await;
+    assert_eq!((r.status, r.kind().as_str()), (StatusCode::NOT_FOUND, "not_found"), "{}", r.text);
 
     // Mixed outcomes on both nodes, for both tenants.
     let jobs = [

@@ -341,8 +341,18 @@ impl ScriptStore for PostgresStore {
         })
     }
 
-    fn keeps_rate_quota(&self) -> bool {
+    fn is_shared(&self) -> bool {
         true
+    }
+
+    fn contains<'a>(&'a self, tenant: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            self.with(async |c| {
+                let st = c.prepare_cached("SELECT 1 FROM sandvm_scripts WHERE tenant = $1 AND id = $2").await?;
+                Ok(c.query_opt(&st, &[&tenant, &id]).await?.is_some())
+            })
+            .await
+        })
     }
 
     fn take_rate_token<'a>(&'a self, tenant: &'a str, rate: RateQuota) -> StoreFuture<'a, Admission> {

@@ -269,8 +269,18 @@ impl ScriptStore for SqliteStore {
         }))
     }
 
-    fn keeps_rate_quota(&self) -> bool {
+    fn is_shared(&self) -> bool {
         true
+    }
+
+    fn contains<'a>(&'a self, tenant: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
+        let (path, tenant, id) = (self.path.clone(), tenant.to_string(), id.to_string());
+        Box::pin(self.call(move |c| {
+            c.query_row("SELECT 1 FROM scripts WHERE tenant = ?1 AND id = ?2", params![tenant, id], |_| Ok(()))
+                .optional()
+                .map(|r| r.is_some())
+                .map_err(|e| request_err(&path, e))
+        }))
     }
 
     fn take_rate_token<'a>(&'a self, tenant: &'a str, rate: RateQuota) -> StoreFuture<'a, Admission> {
