@@ -280,3 +280,23 @@ async fn a_database_that_goes_away_is_503_with_retry_after_then_recovers() {
     state.shutdown().await;
     drop(pg);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_or_a_bad_url_is_a_quick_typed_error() {
+    // Nothing listens on this port (bound, then closed): the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let started = Instant::now();
+    match PostgresStore::connect(&format!("postgres://sandvm@127.0.0.1:{port}/x"), PostgresOptions::default()).await {
+        Err(e @ ServerError::StoreUnavailable { .. }) => {
+            assert!(e.to_string().contains(&format!("127.0.0.1:{port}/x")), "{e}");
+            assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        other => panic!("expected StoreUnavailable, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    let r = PostgresStore::connect("postgres://user:secret-pw@host:notaport/db", PostgresOptions::default()).await;
+    match r {
+        Err(e @ ServerError::Config { .. }) => assert!(!e.to_string().contains("secret-pw"), "{e}"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
