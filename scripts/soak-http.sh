@@ -34,7 +34,7 @@ queue_capacity = 256
 limits = { timeout_ms = 1000, memory_mb = 32 }
 max_limits = { timeout_ms = 2000, memory_mb = 64 }
 TOML
-"$SANDVM" serve --config "$work/sandvm.toml" --log warn >"$work/out" 2>"$work/err" &
+"$SANDVM" serve --config "$work/sandvm.toml" --data-dir "$work/data" --log warn >"$work/out" 2>"$work/err" &
 server=$!
 # The address in use is printed on standard output once the listener is bound.
 addr=""

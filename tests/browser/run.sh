@@ -29,7 +29,7 @@ bin="$target_dir/debug/sandvm"
 mkdir -p "$root/target"
 
 out="$(mktemp)"
-"$bin" serve --listen 127.0.0.1:0 --log warn >"$out" &
+"$bin" serve --listen 127.0.0.1:0 --ephemeral --log warn >"$out" &
 pid=$!
 cleanup() { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$out"; }
 trap cleanup EXIT

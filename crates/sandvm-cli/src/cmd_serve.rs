@@ -2,10 +2,11 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use sandvm_server::telemetry::{init_logging, LogFormat};
-use sandvm_server::{AppState, ServerConfig};
+use sandvm_server::{AppState, MemoryStore, PostgresOptions, PostgresStore, ScriptStore, ServerConfig, SqliteStore};
 
 /// Arguments of `sandvm serve`.
 #[derive(clap::Args, Debug)]
@@ -36,6 +37,19 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, value_parser = ["text", "json"], default_value = "text")]
     pub log_format: String,
+    /// Directory of the embedded SQLite database (`sandvm.db`) that keeps stored scripts, rate
+    /// buckets and the execution log across restarts; created with mode 0700 when missing.
+    /// Default: `$XDG_DATA_HOME/sandvm`, else `~/.local/share/sandvm`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["ephemeral", "store"])]
+    pub data_dir: Option<PathBuf>,
+    /// Keep stored scripts in memory only (lost on exit); no data directory is used.
+    #[arg(long, conflicts_with = "store")]
+    pub ephemeral: bool,
+    /// A PostgreSQL URL (`postgres://user@host:port/dbname`) shared by several API nodes:
+    /// stored scripts, rate buckets and the execution log live there. Overrides the
+    /// configuration's `[cluster] store`.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Check the configuration, print the effective tenants and exit.
     #[arg(long)]
     pub check: bool,
@@ -73,6 +87,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     if let Some(n) = args.max_abandoned_threads {
         config.pool.max_abandoned_threads = n;
     }
+    if let Some(url) = &args.store {
+        config.cluster.store = Some(url.clone());
+    }
     config.validate()?;
     if args.check {
         for t in config.resolved_tenants()? {
@@ -98,7 +115,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         .context("cannot start the async runtime")?;
     let code = runtime.block_on(async move {
         let listen = config.listen;
-        let state = AppState::new(config)?;
+        let store = open_store(&args, &config).await?;
+        let state = AppState::with_store(config, store)?;
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr().context("no local address")?;
@@ -112,4 +130,36 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     // connection task) past a short moment.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     code
+}
+
+/// The store the flags and the configuration ask for: in memory (`--ephemeral`),
+/// PostgreSQL (`--store`, `[cluster] store`), or SQLite under the data directory.
+async fn open_store(args: &ServeArgs, config: &ServerConfig) -> anyhow::Result<Arc<dyn ScriptStore>> {
+    if args.ephemeral {
+        tracing::info!("store: in memory (--ephemeral): stored scripts are lost on exit");
+        return Ok(Arc::new(MemoryStore::new()));
+    }
+    if let Some(url) = &config.cluster.store {
+        if args.data_dir.is_some() {
+            anyhow::bail!(
+                "--data-dir is the SQLite store's directory, but the configuration's [cluster] store selects PostgreSQL"
+            );
+        }
+        let store = PostgresStore::connect(url, PostgresOptions::default())
+            .await
+            .context("cannot open the PostgreSQL store")?;
+        tracing::info!(database = store.database(), "store: PostgreSQL");
+        return Ok(Arc::new(store));
+    }
+    let dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => sandvm_server::store::default_data_dir()
+            .context("no data directory: pass --data-dir DIR (or set XDG_DATA_HOME or HOME), or --ephemeral")?,
+    };
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open_dir(&dir))
+        .await
+        .context("the store task failed")?
+        .context("cannot open the SQLite store")?;
+    tracing::info!(path = %store.path().display(), "store: SQLite");
+    Ok(Arc::new(store))
 }

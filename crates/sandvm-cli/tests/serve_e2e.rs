@@ -18,6 +18,8 @@ struct Server {
     child: Child,
     addr: String,
     stderr: std::sync::mpsc::Receiver<String>,
+    /// `XDG_DATA_HOME` of the server (its default data directory lives in it).
+    _data: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -27,11 +29,19 @@ impl Drop for Server {
     }
 }
 
+/// Starts `sandvm serve` with `XDG_DATA_HOME` in a fresh temporary directory (never the
+/// user's own data directory).
 fn start(args: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sandvm"))
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0", "--log", "info"])
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sandvm"));
+    cmd.arg("serve").args(["--listen", "127.0.0.1:0", "--log", "info"]).args(args);
+    start_command(cmd)
+}
+
+/// Starts `cmd` (a `sandvm serve` command line) and reads the address it listens on.
+fn start_command(mut cmd: Command) -> Server {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut child = cmd
+        .env("XDG_DATA_HOME", data.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -53,7 +63,7 @@ fn start(args: &[&str]) -> Server {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_string();
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
-    Server { child, addr, stderr: rx }
+    Server { child, addr, stderr: rx, _data: data }
 }
 
 struct Reply {
@@ -192,6 +202,92 @@ fn serve_over_http_then_drain_on_sigterm() {
     assert!(text.contains("route=\"/v1/execute\"") || text.contains("route=/v1/execute"), "{text}");
     assert!(!text.contains(SECRET_MARKER), "the code leaked into the logs:\n{text}");
     assert!(!text.contains(KEY), "the API key leaked into the logs:\n{text}");
+}
+
+#[test]
+fn stored_scripts_survive_a_restart_unless_ephemeral() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let dir = data.path().join("state");
+    let dir_arg = dir.to_str().expect("utf-8 path");
+    let run_after_restart = |args: &[&str]| -> u16 {
+        let mut srv = start(args);
+        let r = http(&srv.addr, "POST", "/v1/scripts", None, Some(&json!({"code": "'persisted'"})));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let id = r.json()["id"].as_str().expect("id").to_string();
+        sigterm(&srv.child);
+        assert!(wait_exit(&mut srv.child, Duration::from_secs(15)).success());
+        let mut srv = start(args);
+        let r = http(&srv.addr, "POST", &format!("/v1/scripts/{id}/run"), None, None);
+        if r.status == 200 {
+            assert_eq!(r.json()["value"], "persisted");
+        }
+        sigterm(&srv.child);
+        assert!(wait_exit(&mut srv.child, Duration::from_secs(15)).success());
+        r.status
+    };
+    assert_eq!(run_after_restart(&["--data-dir", dir_arg]), 200);
+    assert!(dir.join("sandvm.db").is_file());
+    assert_eq!(run_after_restart(&["--ephemeral"]), 404);
+    // A data directory that is a file, and a store URL that is not PostgreSQL: clear errors.
+    let file = data.path().join("file");
+    std::fs::write(&file, "x").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_sandvm"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", file.to_str().expect("utf-8")])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("not a directory"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_sandvm"))
+        .args(["serve", "--check", "--store", "mysql://db/x"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("cluster.store"), "{err}");
+}
+
+/// The command lines of `deploy/systemd/sandvm-api.service` (ExecStart) and `Containerfile`
+/// (ENTRYPOINT + CMD), with the built binary, a loopback address, a temporary configuration
+/// and data directory: they start, serve, keep a stored script in the data directory and stop
+/// cleanly on SIGTERM.
+#[test]
+fn the_deployment_files_start_a_working_api_node() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let unit = std::fs::read_to_string(root.join("deploy/systemd/sandvm-api.service")).expect("unit");
+    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("ExecStart");
+    let containerfile = std::fs::read_to_string(root.join("Containerfile")).expect("Containerfile");
+    let words = |prefix: &str| -> Vec<String> {
+        let line = containerfile.lines().find_map(|l| l.strip_prefix(prefix)).expect(prefix);
+        serde_json::from_str(line).expect("an exec-form JSON array")
+    };
+    let mut image: Vec<String> = words("ENTRYPOINT ");
+    image.extend(words("CMD "));
+    let exec: Vec<String> = exec.split_whitespace().map(String::from).collect();
+    for argv in [exec, image] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let config = tmp.path().join("sandvm.toml");
+        std::fs::write(&config, "listen = \"127.0.0.1:0\"\n").expect("config");
+        let data = tmp.path().join("lib");
+        let sub = |w: &str| -> String {
+            match w {
+                "/usr/local/bin/sandvm" => env!("CARGO_BIN_EXE_sandvm").to_string(),
+                "/etc/sandvm/sandvm.toml" => config.display().to_string(),
+                "/var/lib/sandvm" => data.display().to_string(),
+                "0.0.0.0:8080" => "127.0.0.1:0".to_string(),
+                other => other.to_string(),
+            }
+        };
+        let argv: Vec<String> = argv.iter().map(|w| sub(w)).collect();
+        assert_eq!(argv[0], env!("CARGO_BIN_EXE_sandvm"), "{argv:?}");
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        let mut srv = start_command(cmd);
+        assert_eq!(http(&srv.addr, "GET", "/healthz", None, None).status, 200, "{argv:?}");
+        let r = http(&srv.addr, "POST", "/v1/scripts", None, Some(&json!({"code": "1"})));
+        assert_eq!(r.status, 201, "{argv:?}: {}", r.body);
+        sigterm(&srv.child);
+        assert!(wait_exit(&mut srv.child, Duration::from_secs(15)).success(), "{argv:?}");
+        assert!(data.join("sandvm.db").is_file(), "{argv:?}: no database in the data directory");
+    }
 }
 
 #[test]

@@ -31,6 +31,11 @@ const SKIP_REASONS: &[(&str, &str, &str)] = &[
     ),
     ("level-3.md", "# not run: needs systemd as PID 1 and root (CI has neither).", "needs systemd as PID 1"),
     ("level-3.md", "# not run: needs a container engine (CI has none).", "needs a container engine"),
+    (
+        "level-3.md",
+        "# not run: needs a container engine and a PostgreSQL server.",
+        "needs a container engine and a database server",
+    ),
 ];
 
 /// Info-string words that keep a block from running.

@@ -23,7 +23,9 @@ use crate::api::{
     RenderRequest, RenderResponse, RequestLimits, RunScriptRequest,
 };
 use crate::config::{canonical_pack, hash_key, ServerConfig, Tenant};
-use crate::store::{new_id, MemoryStore, ScriptRecord, ScriptStore};
+use crate::store::{
+    new_id, new_id_with, now_ms, rate_quota, Admission, ExecutionRecord, MemoryStore, ScriptRecord, ScriptStore,
+};
 use crate::telemetry::{self, RunOutcome, TenantTag};
 use crate::ServerError;
 
@@ -82,7 +84,10 @@ impl AppState {
         AppState::with_store(config, Arc::new(MemoryStore::new()))
     }
 
-    /// As [`AppState::new`], with another script store.
+    /// As [`AppState::new`], with another store. When the store is shared
+    /// ([`ScriptStore::is_shared`]: SQLite, PostgreSQL), every job takes a token from the
+    /// tenant's bucket in the store first, and the pool's per-process bucket is off, so that
+    /// every server on one database shares one budget.
     ///
     /// # Errors
     /// As [`AppState::new`].
@@ -95,8 +100,13 @@ impl AppState {
         sandvm::set_max_abandoned_threads(config.pool.max_abandoned_threads);
         let pool = Pool::new(pool_config).map_err(|e| ServerError::internal(format!("cannot start the pool: {e}")))?;
         let mut tenants = HashMap::new();
+        let store_rate = store.is_shared();
         for t in resolved {
-            pool.add_tenant(&t.name, t.pool.clone());
+            let mut pool_tenant = t.pool.clone();
+            if store_rate {
+                pool_tenant.rate = None;
+            }
+            pool.add_tenant(&t.name, pool_tenant);
             tenants.insert(t.name.clone(), Arc::new(t));
         }
         let mut keys = HashMap::new();
@@ -126,6 +136,11 @@ impl AppState {
     /// The worker pool.
     pub fn pool(&self) -> &Pool {
         &self.0.pool
+    }
+
+    /// The store of scripts and usage.
+    pub fn store(&self) -> &Arc<dyn ScriptStore> {
+        &self.0.store
     }
 
     /// The largest request body accepted, in bytes.
@@ -317,9 +332,67 @@ fn with_request(
     job
 }
 
-/// Runs a job and answers with its report (200, whatever the guest did).
-async fn run_job(state: &AppState, tenant: &Tenant, job: Job) -> Result<Response, ServerError> {
-    let out = state.0.pool.execute(&tenant.name, job).await?;
+/// Admits a job for the tenant: when the store keeps the rate quota, takes a token from the
+/// tenant's bucket there (429 `rate` with `Retry-After` when it is empty; 503 when the store
+/// is unreachable). Returns the admission time (milliseconds since the epoch).
+async fn admit(state: &AppState, tenant: &Tenant) -> Result<u64, ServerError> {
+    let started = now_ms();
+    if let (true, Some(rate)) = (state.0.store.is_shared(), tenant.pool.rate) {
+        if let Admission::Refused { retry_after } = state.0.store.take_rate_token(&tenant.name, rate).await? {
+            return Err(rate_quota(retry_after));
+        }
+    }
+    Ok(started)
+}
+
+/// Appends an admitted job's end to the execution log. A store failure is logged, not
+/// returned: the run happened and its answer goes back to the client.
+async fn log_run(
+    state: &AppState,
+    tenant: &Tenant,
+    job_kind: &str,
+    started_ms: u64,
+    result: Result<&sandvm_pool::Outcome, &ServerError>,
+) {
+    let (outcome, wall_ms, cpu_ms, queue_ms) = match result {
+        Ok(o) => {
+            (o.error_kind().unwrap_or("ok").to_string(), o.report.stats.wall_ms, o.report.stats.cpu_ms, o.queue_ms)
+        }
+        Err(e) => (e.kind().to_string(), 0.0, 0.0, 0.0),
+    };
+    let record = match new_id_with("x_") {
+        Ok(id) => ExecutionRecord {
+            id,
+            tenant: tenant.name.clone(),
+            job_kind: job_kind.to_string(),
+            outcome,
+            started_ms,
+            wall_ms,
+            cpu_ms,
+            queue_ms,
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "execution log: no id");
+            return;
+        }
+    };
+    if let Err(e) = state.0.store.log_execution(record).await {
+        counter!(telemetry::names::EXECUTION_LOG_FAILURES).increment(1);
+        tracing::warn!(error = %e, tenant = %tenant.name, "execution log: the store refused the record");
+    }
+}
+
+/// Runs an admitted job, logs it, and answers with its report (200, whatever the guest did).
+async fn run_job(
+    state: &AppState,
+    tenant: &Tenant,
+    job_kind: &str,
+    started_ms: u64,
+    job: Job,
+) -> Result<Response, ServerError> {
+    let out = state.0.pool.execute(&tenant.name, job).await.map_err(ServerError::from);
+    log_run(state, tenant, job_kind, started_ms, out.as_ref()).await;
+    let out = out?;
     let kind = out.error_kind().unwrap_or("ok").to_string();
     let mut res = Json(out.report).into_response();
     res.extensions_mut().insert(RunOutcome(kind));
@@ -405,7 +478,8 @@ async fn execute(State(state): State<AppState>, Caller(t): Caller, ApiJson(req):
         let caps = resolve_capabilities(&t, &req.capabilities)?;
         let job = if req.module { Job::module(req.code) } else { Job::source(req.code) };
         let job = job.with_language(req.language);
-        run_job(&state, &t, with_request(job, limits, req.globals, caps)).await
+        let started = admit(&state, &t).await?;
+        run_job(&state, &t, "execute", started, with_request(job, limits, req.globals, caps)).await
     }
     .await;
     tagged(&t, r)
@@ -421,12 +495,9 @@ async fn create_script(
         if filename.is_empty() || filename.len() > 256 || filename.chars().any(char::is_control) {
             return Err(ServerError::invalid("filename must be 1 to 256 printable characters"));
         }
+        // A cheap early refusal; the store's insert enforces the quota atomically.
         if state.0.store.count(&t.name).await? >= t.max_scripts {
-            return Err(ServerError::QuotaExceeded {
-                reason: "max_scripts".into(),
-                message: format!("the tenant already stores {} scripts", t.max_scripts),
-                retry_after: None,
-            });
+            return Err(crate::store::scripts_quota(t.max_scripts));
         }
         let record = ScriptRecord {
             id: new_id()?,
@@ -482,7 +553,16 @@ async fn run_script(
         let limits = resolve_limits(&t, &req.limits)?;
         let caps = resolve_capabilities(&t, &req.capabilities)?;
         let key = (t.name.clone(), id.clone());
-        let known = state.compiled().get(&key).copied();
+        let mut known = state.compiled().get(&key).copied();
+        if let (Some(sid), true) = (known, state.0.store.is_shared()) {
+            // Another node may have deleted it since it was compiled here.
+            if !state.0.store.contains(&t.name, &id).await? {
+                if state.compiled().remove(&key).is_some() {
+                    state.0.pool.unregister_script(&t.name, sid);
+                }
+                known = None;
+            }
+        }
         let sid = match known {
             Some(sid) => sid,
             None => {
@@ -495,7 +575,8 @@ async fn run_script(
                 sid
             }
         };
-        run_job(&state, &t, with_request(Job::script(sid), limits, req.globals, caps)).await
+        let started = admit(&state, &t).await?;
+        run_job(&state, &t, "script", started, with_request(Job::script(sid), limits, req.globals, caps)).await
     }
     .await;
     tagged(&t, r)
@@ -543,11 +624,13 @@ async fn render_template(
             options: req.options,
             runtime: req.runtime,
         };
+        let started = admit(&state, &t).await?;
         let outcome = state.0.pool.execute(&t.name, Job::template(job).with_limits(limits)).await;
+        let outcome = outcome.map_err(ServerError::from);
+        log_run(&state, &t, "template", started, outcome.as_ref()).await;
         let outcome = match outcome {
             Ok(o) => o,
-            Err(e) => {
-                let err = ServerError::from(e);
+            Err(err) => {
                 counter!(telemetry::names::TEMPLATE_RENDERS, "tenant" => t.name.clone(), "outcome" => err.kind())
                     .increment(1);
                 return Err(err);

@@ -22,6 +22,9 @@
 //! quotas = { max_concurrency = 4, max_queued = 100, rate_per_second = 50, rate_burst = 100,
 //!            cpu_ms_per_window = 60000, cpu_window_ms = 60000, memory_cap_mb = 1024 }
 //! modules = { "lib/math.mjs" = "export const add = (a, b) => a + b;" }
+//!
+//! [cluster]
+//! store = "postgres://sandvm@db.internal/sandvm"   # default: SQLite under the data directory
 //! ```
 //!
 //! Without `[[tenants]]` the server has one anonymous tenant (no API key needed) configured
@@ -58,6 +61,19 @@ pub struct ServerConfig {
     pub tenants: Vec<TenantEntry>,
     /// The anonymous tenant's settings, used only when `tenants` is empty.
     pub anonymous: TenantEntry,
+    /// Where the state shared by several nodes lives.
+    pub cluster: ClusterSettings,
+}
+
+/// The `[cluster]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSettings {
+    /// A PostgreSQL connection URL (`postgres://user@host:port/dbname`) for stored scripts,
+    /// rate buckets and the execution log, shared by every API node; `sandvm serve --store`
+    /// overrides it. By default, `None`: an embedded SQLite database under the data directory
+    /// (`sandvm serve --data-dir`).
+    pub store: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +85,7 @@ impl Default for ServerConfig {
             pool: PoolSettings::default(),
             tenants: Vec::new(),
             anonymous: TenantEntry::default(),
+            cluster: ClusterSettings::default(),
         }
     }
 }
@@ -299,6 +316,11 @@ impl ServerConfig {
         }
         if self.pool.isolation == Isolation::Process && !cfg!(target_os = "linux") {
             return Err(err("pool.isolation", "process isolation needs Linux"));
+        }
+        if let Some(url) = &self.cluster.store {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(err("cluster.store", "expected a postgres:// or postgresql:// URL"));
+            }
         }
         for (i, o) in self.cors_origins.iter().enumerate() {
             if o != "*" && axum::http::HeaderValue::from_str(o).is_err() {

@@ -94,6 +94,35 @@ pub enum ServerError {
     /// 503: the server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// 503: the store (the database) cannot be reached in time, or is busy (a connection or
+    /// statement timeout, a lost connection, a SQLite database locked for longer than its busy
+    /// timeout). Transient: `Retry-After` is set.
+    #[error("the store is unavailable: {message}")]
+    StoreUnavailable {
+        /// What failed (never guest code or keys).
+        message: String,
+    },
+    /// The store cannot be used: the data directory is not a usable directory, the database
+    /// file is not a database or is corrupt, another process holds it locked while it opens,
+    /// or the database refused a statement. 500 when it reaches a request.
+    #[error("{message}")]
+    Store {
+        /// `store_io` (the data directory or file), `store_corrupt` (not a database, or a
+        /// damaged one), `store_locked` (locked by another process while opening), `store`
+        /// (any other database error).
+        kind: &'static str,
+        /// What is wrong, naming the path or the database.
+        message: String,
+    },
+    /// The database's schema is newer than this build knows (a newer sandvm migrated it): the
+    /// store refuses to open rather than misread it.
+    #[error("the store's schema is version {found}, newer than the {supported} this sandvm supports; upgrade sandvm")]
+    StoreSchemaTooNew {
+        /// The version found in the database.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
     /// 500: a failure of the server itself (a worker crashed, an internal invariant).
     #[error("{message}")]
     Internal {
@@ -126,19 +155,23 @@ impl ServerError {
             ServerError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServerError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ServerError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServerError::Busy | ServerError::Saturated { .. } | ServerError::ShuttingDown => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            ServerError::Config { .. } | ServerError::Io { .. } | ServerError::Internal { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ServerError::Busy
+            | ServerError::Saturated { .. }
+            | ServerError::ShuttingDown
+            | ServerError::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ServerError::Config { .. }
+            | ServerError::Io { .. }
+            | ServerError::Internal { .. }
+            | ServerError::Store { .. }
+            | ServerError::StoreSchemaTooNew { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The stable machine-readable kind: `bad_request`, `unauthorized`, `not_found`,
     /// `method_not_allowed`, `payload_too_large`, `unsupported_media_type`, the kinds of
     /// [`ServerError::Unprocessable`], `quota_exceeded`, `busy`, `saturated`, `shutting_down`,
-    /// `worker_crashed`, `internal`, `config`, `io`.
+    /// `worker_crashed`, `internal`, `config`, `io`, `store_unavailable`, the kinds of
+    /// [`ServerError::Store`], `store_schema_too_new`.
     pub fn kind(&self) -> &'static str {
         match self {
             ServerError::Config { .. } => "config",
@@ -155,6 +188,9 @@ impl ServerError {
             ServerError::Saturated { .. } => "saturated",
             ServerError::ShuttingDown => "shutting_down",
             ServerError::Internal { kind, .. } => kind,
+            ServerError::StoreUnavailable { .. } => "store_unavailable",
+            ServerError::Store { kind, .. } => kind,
+            ServerError::StoreSchemaTooNew { .. } => "store_schema_too_new",
         }
     }
 }
@@ -194,7 +230,7 @@ impl IntoResponse for ServerError {
                 let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
             }
-            ServerError::Busy | ServerError::ShuttingDown => {
+            ServerError::Busy | ServerError::ShuttingDown | ServerError::StoreUnavailable { .. } => {
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
             ServerError::Saturated { .. } => {

@@ -22,6 +22,11 @@
 //! `shutting_down`), each with `Retry-After`. Template renders are pool jobs like
 //! `/v1/execute`: the same quotas, CPU budget, isolation and watchdog apply to them. A guest error is a 200 whose report has `status: "error"`.
 //!
+//! Stored scripts, the tenants' rate buckets and the execution log live in a [`ScriptStore`]
+//! ([`store`]): [`MemoryStore`] ([`AppState::new`]), [`SqliteStore`] (embedded, persistent)
+//! or [`PostgresStore`] (shared by several API nodes), given to [`AppState::with_store`]. A
+//! store that does not answer in time is a 503 `store_unavailable` with `Retry-After`.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), sandvm_server::ServerError> {
 //! let config = sandvm_server::ServerConfig::default();
@@ -51,7 +56,9 @@ use axum::serve::ListenerExt;
 pub use app::{router, AppState, Caller, OPENAPI_JSON, PLAYGROUND_HTML, ROUTES};
 pub use config::{ServerConfig, Tenant};
 pub use error::ServerError;
-pub use store::{MemoryStore, ScriptRecord, ScriptStore};
+pub use store::{
+    Admission, ExecutionRecord, MemoryStore, PostgresOptions, PostgresStore, ScriptRecord, ScriptStore, SqliteStore,
+};
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains for the pool's
 /// grace period (`pool.grace_period_ms`): `GET /readyz` turns 503, the listener stops

@@ -1,17 +1,38 @@
-//! Stored scripts, behind a trait so that a shared store (a database, a key-value service)
-//! can replace the in-memory one when several servers run side by side.
+//! Stored scripts and tenants' usage, behind one trait with three implementations:
 //!
-//! The store keeps the durable part (the source, per tenant); each server compiles a stored
-//! script into its own pool the first time it runs it there.
+//! | store | what | for |
+//! | --- | --- | --- |
+//! | [`MemoryStore`] | in memory, lost on restart | `sandvm serve --ephemeral`, tests |
+//! | [`SqliteStore`] | an embedded SQLite file under the data directory | `sandvm serve` (the default) |
+//! | [`PostgresStore`] | a PostgreSQL database shared by every API node | `sandvm serve --store postgres://...` |
+//!
+//! The store keeps the durable part of a stored script (the source, per tenant); each server
+//! compiles a stored script into its own pool the first time it runs it there. It also keeps
+//! the tenants' usage: the **rate quota** (a token bucket per tenant, taken atomically before a
+//! job is admitted, so that every API node on one database draws from one budget; SQLite keeps
+//! it across restarts) and the **execution log** (one row per run: id, tenant, job kind,
+//! outcome, timings; never code, input or results).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
+use sandvm_pool::RateQuota;
 use serde::Serialize;
 
 use crate::ServerError;
+
+mod postgres;
+mod sqlite;
+
+pub use postgres::{PostgresOptions, PostgresStore};
+pub use sqlite::{SqliteStore, DATABASE_FILE, DEFAULT_BUSY_TIMEOUT};
+
+/// The newest schema version of the SQLite and PostgreSQL stores (both migrate to it when they
+/// open, and refuse a database whose version is newer).
+pub const SCHEMA_VERSION: i64 = 1;
 
 /// A boxed future returned by [`ScriptStore`] methods.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ServerError>> + Send + 'a>>;
@@ -33,8 +54,43 @@ pub struct ScriptRecord {
     pub created_ms: u64,
 }
 
-/// Where stored scripts live. Every method is scoped by tenant: a store never returns one
-/// tenant's record to another (the server answers 404, which hides that it exists).
+/// One run in the execution log. Never the code, the input or the result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExecutionRecord {
+    /// A fresh id (`x_` and 24 hex digits).
+    pub id: String,
+    /// The tenant that ran it.
+    pub tenant: String,
+    /// `execute`, `script` or `template` (the route that ran it).
+    pub job_kind: String,
+    /// `ok`, the guest error kind (`timeout`, `memory_limit`, `exception`, ...) or the kind of
+    /// the server error that ended it after admission (`busy`, `worker_crashed`, ...).
+    pub outcome: String,
+    /// When the request was admitted, milliseconds since the Unix epoch.
+    pub started_ms: u64,
+    /// Wall-clock milliseconds of the run (0 when it did not run).
+    pub wall_ms: f64,
+    /// CPU milliseconds of the run (0 when it did not run).
+    pub cpu_ms: f64,
+    /// Milliseconds the job waited for a worker.
+    pub queue_ms: f64,
+}
+
+/// The answer of [`ScriptStore::take_rate_token`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Admission {
+    /// A token was taken: the job may run.
+    Admitted,
+    /// The bucket is empty; a token will be there after `retry_after`.
+    Refused {
+        /// When to try again.
+        retry_after: Duration,
+    },
+}
+
+/// Where stored scripts and tenants' usage live. Every method is scoped by tenant: a store
+/// never returns one tenant's record to another (the server answers 404, which hides that it
+/// exists).
 pub trait ScriptStore: Send + Sync + 'static {
     /// Stores a record (its `id` and `tenant` are set by the caller) unless the tenant
     /// already has `max` scripts.
@@ -58,12 +114,87 @@ pub trait ScriptStore: Send + Sync + 'static {
     /// # Errors
     /// A backend error.
     fn count<'a>(&'a self, tenant: &'a str) -> StoreFuture<'a, usize>;
+    /// True when other processes may use the same store (a SQLite file, a PostgreSQL
+    /// database). The server then takes every job's rate token from the store
+    /// ([`ScriptStore::take_rate_token`]) with the pool's per-process token bucket off, and
+    /// checks that a script it compiled earlier still exists ([`ScriptStore::contains`])
+    /// before running it, since another node may have deleted it. False for [`MemoryStore`]:
+    /// the pool's bucket applies and the server's own bookkeeping is enough.
+    fn is_shared(&self) -> bool;
+    /// True when the tenant has a script with this id (cheaper than [`ScriptStore::get`]).
+    ///
+    /// # Errors
+    /// A backend error.
+    fn contains<'a>(&'a self, tenant: &'a str, id: &'a str) -> StoreFuture<'a, bool>;
+    /// Takes one token from the tenant's bucket (`rate.burst` tokens, refilled at
+    /// `rate.per_second`), atomically: concurrent callers on any node sharing the store never
+    /// take more tokens than the bucket holds.
+    ///
+    /// # Errors
+    /// A backend error ([`ServerError::StoreUnavailable`] when the database is unreachable).
+    fn take_rate_token<'a>(&'a self, tenant: &'a str, rate: RateQuota) -> StoreFuture<'a, Admission>;
+    /// Appends a run to the execution log.
+    ///
+    /// # Errors
+    /// A backend error.
+    fn log_execution(&self, record: ExecutionRecord) -> StoreFuture<'_, ()>;
+    /// The tenant's most recent runs in the execution log, newest first, at most `limit`.
+    ///
+    /// # Errors
+    /// A backend error.
+    fn executions<'a>(&'a self, tenant: &'a str, limit: usize) -> StoreFuture<'a, Vec<ExecutionRecord>>;
 }
 
-/// The in-memory [`ScriptStore`] (lost on restart; one server only).
+/// The error of a full tenant (`max_scripts`).
+pub(crate) fn scripts_quota(max: usize) -> ServerError {
+    ServerError::QuotaExceeded {
+        reason: "max_scripts".into(),
+        message: format!("the tenant already stores {max} scripts"),
+        retry_after: None,
+    }
+}
+
+/// The error of an empty rate bucket.
+pub(crate) fn rate_quota(retry_after: Duration) -> ServerError {
+    ServerError::QuotaExceeded {
+        reason: "rate".into(),
+        message: "the tenant is over its rate quota".into(),
+        retry_after: Some(retry_after),
+    }
+}
+
+/// How long until an empty bucket holding `tokens` (< 1) has one token again.
+pub(crate) fn refill_wait(tokens: f64, rate: RateQuota) -> Duration {
+    let secs = ((1.0 - tokens).max(0.0) / rate.per_second).clamp(0.001, 86_400.0 * 365.0);
+    Duration::from_secs_f64(secs)
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The default data directory of `sandvm serve`: `$XDG_DATA_HOME/sandvm`, else
+/// `$HOME/.local/share/sandvm`; `None` when neither variable is set (or they are not
+/// absolute paths).
+pub fn default_data_dir() -> Option<std::path::PathBuf> {
+    let abs = |v: std::ffi::OsString| Some(std::path::PathBuf::from(v)).filter(|p| p.is_absolute());
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").and_then(abs) {
+        return Some(x.join("sandvm"));
+    }
+    std::env::var_os("HOME").and_then(abs).map(|h| h.join(".local/share/sandvm"))
+}
+
+/// Runs kept by [`MemoryStore`]'s execution log (the oldest are dropped past it).
+pub const MEMORY_LOG_CAPACITY: usize = 10_000;
+
+/// The in-memory [`ScriptStore`] (lost on restart; one server only). Its execution log keeps
+/// the last [`MEMORY_LOG_CAPACITY`] runs; it does not keep the rate quota (the pool's
+/// per-process token bucket does).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     tenants: RwLock<HashMap<String, HashMap<String, Arc<ScriptRecord>>>>,
+    log: Mutex<VecDeque<ExecutionRecord>>,
 }
 
 impl MemoryStore {
@@ -79,11 +210,7 @@ impl ScriptStore for MemoryStore {
             let mut m = self.tenants.write().unwrap_or_else(|p| p.into_inner());
             let scripts = m.entry(record.tenant.clone()).or_default();
             if scripts.len() >= max {
-                return Err(ServerError::QuotaExceeded {
-                    reason: "max_scripts".into(),
-                    message: format!("the tenant already stores {max} scripts"),
-                    retry_after: None,
-                });
+                return Err(scripts_quota(max));
             }
             scripts.insert(record.id.clone(), Arc::new(record));
             Ok(())
@@ -110,13 +237,52 @@ impl ScriptStore for MemoryStore {
             Ok(m.get(tenant).map_or(0, HashMap::len))
         })
     }
+
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    fn contains<'a>(&'a self, tenant: &'a str, id: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let m = self.tenants.read().unwrap_or_else(|p| p.into_inner());
+            Ok(m.get(tenant).is_some_and(|s| s.contains_key(id)))
+        })
+    }
+
+    fn take_rate_token<'a>(&'a self, _tenant: &'a str, _rate: RateQuota) -> StoreFuture<'a, Admission> {
+        // Not asked (see `is_shared`): the pool's bucket applies.
+        Box::pin(async { Ok(Admission::Admitted) })
+    }
+
+    fn log_execution(&self, record: ExecutionRecord) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+            if log.len() >= MEMORY_LOG_CAPACITY {
+                log.pop_front();
+            }
+            log.push_back(record);
+            Ok(())
+        })
+    }
+
+    fn executions<'a>(&'a self, tenant: &'a str, limit: usize) -> StoreFuture<'a, Vec<ExecutionRecord>> {
+        Box::pin(async move {
+            let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(log.iter().rev().filter(|r| r.tenant == tenant).take(limit).cloned().collect())
+        })
+    }
 }
 
 /// A fresh script id: `s_` and 24 random hex digits.
 pub(crate) fn new_id() -> Result<String, ServerError> {
+    new_id_with("s_")
+}
+
+/// A fresh id: `prefix` and 24 random hex digits.
+pub(crate) fn new_id_with(prefix: &str) -> Result<String, ServerError> {
     let mut b = [0u8; 12];
     getrandom::fill(&mut b).map_err(|e| ServerError::internal(format!("no random source: {e}")))?;
-    let mut s = String::from("s_");
+    let mut s = String::from(prefix);
     for x in b {
         s.push_str(&format!("{x:02x}"));
     }

@@ -53,6 +53,8 @@ pub mod names {
     pub const ABANDONED_THREADS_TOTAL: &str = "sandvm_abandoned_threads_total";
     /// Gauge of the cap on abandoned guest threads.
     pub const MAX_ABANDONED_THREADS: &str = "sandvm_max_abandoned_threads";
+    /// Counter of runs the store refused to add to the execution log.
+    pub const EXECUTION_LOG_FAILURES: &str = "sandvm_execution_log_failures_total";
 }
 
 /// The request id header, set on every response (taken from the request when it is sane).

@@ -11,6 +11,8 @@ use sandvm_server::{router, AppState, ServerConfig};
 use serde_json::Value;
 use tower::ServiceExt;
 
+pub mod postgres;
+
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
