@@ -94,10 +94,16 @@ pub enum ServerError {
     /// 503: the server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
-    /// 500: a failure of the server itself (a worker crashed, an internal invariant).
+    /// 503 `queue_unavailable`: the job queue's broker cannot be reached (or did not take the
+    /// job in time); also the start-up error of a node whose broker is unreachable.
+    /// `Retry-After` is set.
+    #[error("the job queue is unavailable: {0}")]
+    QueueUnavailable(String),
+    /// 500: a failure of the server itself (a worker crashed, a queued job's workers were
+    /// lost, an internal invariant).
     #[error("{message}")]
     Internal {
-        /// `worker_crashed`, `internal`.
+        /// `worker_crashed`, `worker_lost`, `internal`.
         kind: &'static str,
         /// What happened (never guest code or keys).
         message: String,
@@ -126,9 +132,10 @@ impl ServerError {
             ServerError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServerError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ServerError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServerError::Busy | ServerError::Saturated { .. } | ServerError::ShuttingDown => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ServerError::Busy
+            | ServerError::Saturated { .. }
+            | ServerError::ShuttingDown
+            | ServerError::QueueUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServerError::Config { .. } | ServerError::Io { .. } | ServerError::Internal { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -138,7 +145,7 @@ impl ServerError {
     /// The stable machine-readable kind: `bad_request`, `unauthorized`, `not_found`,
     /// `method_not_allowed`, `payload_too_large`, `unsupported_media_type`, the kinds of
     /// [`ServerError::Unprocessable`], `quota_exceeded`, `busy`, `saturated`, `shutting_down`,
-    /// `worker_crashed`, `internal`, `config`, `io`.
+    /// `queue_unavailable`, `worker_crashed`, `worker_lost`, `internal`, `config`, `io`.
     pub fn kind(&self) -> &'static str {
         match self {
             ServerError::Config { .. } => "config",
@@ -154,6 +161,7 @@ impl ServerError {
             ServerError::Busy => "busy",
             ServerError::Saturated { .. } => "saturated",
             ServerError::ShuttingDown => "shutting_down",
+            ServerError::QueueUnavailable(_) => "queue_unavailable",
             ServerError::Internal { kind, .. } => kind,
         }
     }
@@ -194,7 +202,7 @@ impl IntoResponse for ServerError {
                 let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
             }
-            ServerError::Busy | ServerError::ShuttingDown => {
+            ServerError::Busy | ServerError::ShuttingDown | ServerError::QueueUnavailable(_) => {
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
             ServerError::Saturated { .. } => {

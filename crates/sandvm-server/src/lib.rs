@@ -40,6 +40,7 @@ pub mod api;
 mod app;
 pub mod config;
 mod error;
+pub mod queue;
 pub mod store;
 pub mod telemetry;
 
@@ -49,8 +50,9 @@ use std::time::{Duration, Instant};
 use axum::serve::ListenerExt;
 
 pub use app::{router, AppState, Caller, OPENAPI_JSON, PLAYGROUND_HTML, ROUTES};
-pub use config::{ServerConfig, Tenant};
+pub use config::{ClusterSettings, ServerConfig, Tenant};
 pub use error::ServerError;
+pub use queue::{InProcessQueue, JobBody, JobQueue, QueuedJob};
 pub use store::{MemoryStore, ScriptRecord, ScriptStore};
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains for the pool's
