@@ -91,11 +91,11 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<u8> {
         let _ = std::io::stdout().flush();
         let report = node.run(pool.clone(), tenants, sandvm_server::shutdown_signal()).await;
         let stopped = pool.shutdown_within(pool.config().grace_period).await;
-        tracing::info!(
-            completed = report.completed,
-            requeued = report.requeued,
-            abandoned = stopped.abandoned.len(),
-            "worker stopped"
+        eprintln!(
+            "sandvm: worker stopped: {} job(s) completed, {} handed back, {} stuck guest thread(s) abandoned",
+            report.completed,
+            report.requeued,
+            stopped.abandoned.len()
         );
         anyhow::Ok(0)
     });

@@ -349,10 +349,7 @@ impl NatsQueue {
         let max_deliver = s.settings.max_deliver;
         let wait = Duration::from_millis(s.settings.queue_timeout_ms) + lease * max_deliver;
         match tokio::time::timeout(wait, rx).await {
-            Ok(Ok(r)) => {
-                guard.seq = None;
-                r
-            }
+            Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(ServerError::internal("the result listener stopped")),
             Err(_) => {
                 s.delete(ack.sequence).await;
