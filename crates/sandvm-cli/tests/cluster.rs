@@ -217,7 +217,11 @@ fn digest(key: &str) -> String {
 
 /// Two tenants; a short ack wait so that a dead worker's job comes back quickly.
 fn write_config(dir: &Path) -> PathBuf {
-    let mut text = String::from("[cluster]\nack_wait_ms = 1000\nmax_deliver = 3\nqueue_depth = 20000\n");
+    write_config_with(dir, 3, 20_000)
+}
+
+fn write_config_with(dir: &Path, max_deliver: u32, queue_depth: u64) -> PathBuf {
+    let mut text = format!("[cluster]\nack_wait_ms = 1000\nmax_deliver = {max_deliver}\nqueue_depth = {queue_depth}\n");
     for (name, key) in KEYS {
         text.push_str(&format!(
             "[[tenants]]\nname = \"{name}\"\napi_keys_sha256 = [\"{}\"]\n\
@@ -433,6 +437,76 @@ fn broker_outage_answers_503_then_recovers_without_losing_accepted_jobs() {
     assert!(ok.success());
     let status = wait_exit(&mut worker.child, Duration::from_secs(15));
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn worker_lost_after_max_deliver_and_503_busy_over_the_queue_depth() {
+    let Some(broker) = Broker::start() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    // One delivery per job, and at most two jobs in the queue.
+    let config = write_config_with(dir.path(), 1, 2);
+    let url = broker.url();
+    let api = Node::api(&config, &url);
+    let mut workers: Vec<Node> = (0..2).map(|_| Node::worker(&config, &url, 1)).collect();
+    let addr = api.addr.clone();
+    let slow = json!({"code": "const t0 = Date.now(); while (Date.now() - t0 < 3000) {} 'late'", "timeout_ms": 5000});
+    let a = addr.clone();
+    let lost = std::thread::spawn(move || http(&a, "POST", "/v1/execute", Some(KEYS[0].1), Some(&slow)));
+    let first = wait_for(Duration::from_secs(20), "a worker to start the job", || {
+        workers.iter_mut().position(|w| w.logs().iter().any(|l| l.contains("running a queued job")))
+    });
+    let started = Instant::now();
+    workers[first].child.kill().expect("SIGKILL");
+    let _ = workers[first].child.wait();
+    // Its only delivery died with the worker: when the other worker asks for work, the broker
+    // gives the job up (max-deliveries advisory) and the client gets worker_lost, not a hang.
+    let r = lost.join().expect("request");
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert_eq!(r.json()["error"]["kind"], "worker_lost", "{}", r.body);
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    // The other worker never ran it, and drains and exits cleanly on SIGTERM.
+    let mut other = workers.swap_remove(1 - first);
+    assert!(!other.logs().iter().any(|l| l.contains("running a queued job")), "{:?}", other.logs());
+    let ok = Command::new("kill").args(["-TERM", &other.child.id().to_string()]).status().expect("kill");
+    assert!(ok.success());
+    let status = wait_exit(&mut other.child, Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+    // No worker now: two jobs fill the queue, the third is refused at once.
+    let waiting: Vec<_> = (0..2)
+        .map(|i| {
+            let a = addr.clone();
+            std::thread::spawn(move || {
+                http(
+                    &a,
+                    "POST",
+                    "/v1/execute",
+                    Some(KEYS[1].1),
+                    Some(&json!({"code": "'queued ' + n", "globals": {"n": i}})),
+                )
+            })
+        })
+        .collect();
+    wait_until(Duration::from_secs(20), "two jobs to be accepted", || {
+        http(&addr, "GET", "/readyz", None, None).json()["queue"]["pending"] == 2
+    });
+    let t = Instant::now();
+    let r = http(&addr, "POST", "/v1/execute", Some(KEYS[1].1), Some(&json!({"code": "1"})));
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.json()["error"]["kind"], "busy", "{}", r.body);
+    assert!(r.header("retry-after").is_some());
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    // A worker arrives: the queued jobs run.
+    let _worker2 = Node::worker(&config, &url, 1);
+    let mut values: Vec<String> = waiting
+        .into_iter()
+        .map(|h| {
+            let r = h.join().expect("request");
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.json()["value"].as_str().expect("a string").to_string()
+        })
+        .collect();
+    values.sort();
+    assert_eq!(values, ["queued 0", "queued 1"]);
 }
 
 #[test]

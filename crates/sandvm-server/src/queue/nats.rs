@@ -27,10 +27,12 @@
 //!   node answers once it has the result. If the API node does not answer (broker down,
 //!   node restarting), the job is negatively acknowledged and redelivered; if the node is
 //!   gone (no responders) after the last delivery, the job is terminated.
-//! - **Redelivery limit**: after `max_deliver` deliveries the broker publishes a
+//! - **Redelivery limit**: once a job was delivered `max_deliver` times and its last lease
+//!   lapsed, the broker gives it up the next time a worker asks for work and publishes a
 //!   max-deliveries advisory; the API node waiting for that job answers **500
 //!   `worker_lost`** and deletes the message. An API node also stops waiting by itself after
-//!   `cluster.queue_timeout_ms` plus `max_deliver` leases (then `worker_lost` too).
+//!   `cluster.queue_timeout_ms` plus `max_deliver` leases (then `worker_lost` too: e.g. when
+//!   no worker is left to ask for work).
 //! - **Exactly one answer**: the API node keeps one waiting slot per job id and answers the
 //!   first result; a second result for the same id (a redelivered job whose first result
 //!   raced with the redelivery) is dropped and counted (`sandvm_queue_duplicate_results_total`).
