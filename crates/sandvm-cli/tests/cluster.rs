@@ -235,8 +235,11 @@ fn write_config_with(dir: &Path, max_deliver: u32, queue_depth: u64) -> PathBuf 
     path
 }
 
-/// The job of index `i` and what its answer must be.
-fn mixed_job(i: usize) -> (usize, Value, Box<dyn Fn(&Value) -> bool + Send>) {
+/// Checks a job's answer.
+type Check = Box<dyn Fn(&Value) -> bool + Send>;
+
+/// The job of index `i`: its tenant, its body and what its answer must be.
+fn mixed_job(i: usize) -> (usize, Value, Check) {
     let tenant = i % 2;
     let tag = format!("t{tenant}-job{i}");
     match i % 8 {

@@ -6,7 +6,7 @@
 //!   [`sandvm_pool::Pool`], as it always did.
 //! - [`nats::NatsQueue`] (`sandvm serve --queue nats://HOST:PORT`): the job is published to a
 //!   NATS JetStream work-queue stream and run by a worker node (`sandvm worker --queue ...`,
-//!   [`nats::run_worker`]); its result comes back to the API node that is waiting for it. The
+//!   [`nats::WorkerNode::run`]); its result comes back to the API node that is waiting for it. The
 //!   delivery semantics (explicit acks, leases, bounded redelivery, `worker_lost`, exactly one
 //!   answer per job, back-pressure, 503 while the broker is down) are documented in [`nats`].
 //!
