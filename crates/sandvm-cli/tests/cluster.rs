@@ -287,6 +287,31 @@ fn two_api_nodes_three_workers_answer_every_job_exactly_once() {
     let r = http(&addrs[0], "POST", "/v1/execute", Some(KEYS[0].1), Some(&json!({"code": "1 +;"})));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["error"]["kind"], "syntax", "{}", r.body);
+    // Stored scripts travel as source (the workers have no store), templates as renders.
+    let r = http(
+        &addrs[0],
+        "POST",
+        "/v1/scripts",
+        Some(KEYS[0].1),
+        Some(&json!({"code": "'use strict'; n * 2", "filename": "double.js"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_str().expect("id").to_string();
+    let r = http(
+        &addrs[0],
+        "POST",
+        &format!("/v1/scripts/{id}/run"),
+        Some(KEYS[0].1),
+        Some(&json!({"globals": {"n": 21}})),
+    );
+    assert_eq!(r.json()["value"], 42, "{}", r.body);
+    let r = http(&addrs[0], "POST", &format!("/v1/scripts/{id}/run"), Some(KEYS[1].1), None);
+    assert_eq!(r.status, 404, "another tenant's script: {}", r.body);
+    let r = http(&addrs[0], "POST", "/v1/scripts", Some(KEYS[0].1), Some(&json!({"code": "1 +;"})));
+    assert_eq!((r.status, r.json()["error"]["kind"].clone()), (422, json!("syntax_error")), "{}", r.body);
+    let render = json!({"template": "Hi {{upper name}}!", "data": {"name": "ada"}, "helpers": {"upper": "function (s) { return String(s).toUpperCase() }"}});
+    let r = http(&addrs[1], "POST", "/v1/templates/render", Some(KEYS[1].1), Some(&render));
+    assert_eq!(r.json()["output"], "Hi ADA!", "{}", r.body);
 
     let jobs: usize = std::env::var("SANDVM_CLUSTER_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
     let threads = 16;
@@ -435,9 +460,21 @@ fn broker_outage_answers_503_then_recovers_without_losing_accepted_jobs() {
         .collect();
     values.sort();
     assert_eq!(values, ["kept 0", "kept 1", "kept 2"]);
-    // The worker drains on SIGTERM and exits cleanly.
+    // SIGTERM drains the worker: the job it is running finishes and is answered, then it exits 0.
+    let runs_before = worker.logs().iter().filter(|l| l.contains("running a queued job")).count();
+    let a = addr.clone();
+    let last = std::thread::spawn(move || {
+        let body =
+            json!({"code": "const t0 = Date.now(); while (Date.now() - t0 < 1000) {} 'drained'", "timeout_ms": 5000});
+        http(&a, "POST", "/v1/execute", Some(KEYS[0].1), Some(&body))
+    });
+    wait_until(Duration::from_secs(20), "the worker to start the last job", || {
+        worker.logs().iter().filter(|l| l.contains("running a queued job")).count() > runs_before
+    });
     let ok = Command::new("kill").args(["-TERM", &worker.child.id().to_string()]).status().expect("kill");
     assert!(ok.success());
+    let r = last.join().expect("request");
+    assert_eq!((r.status, r.json()["value"].clone()), (200, json!("drained")), "{}", r.body);
     let status = wait_exit(&mut worker.child, Duration::from_secs(15));
     assert!(status.success(), "{status:?}");
 }
