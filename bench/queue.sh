@@ -21,11 +21,12 @@ if [ -z "${SANDVM:-}" ]; then
 fi
 dir=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
+cleanup() { stop_all; kill "${nats:-}" 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# Starts a sandvm role; waits for its first stdout line; prints the listening address (if any).
+# Starts a sandvm role in the background and waits for its first standard output line; sets
+# $addr to the listening address (for `serve`).
 start() {
   local out=$dir/out.$RANDOM
   mkfifo "$out"
@@ -33,11 +34,14 @@ start() {
   pids+=($!)
   local line
   read -r line <"$out"
-  # Keep the pipe drained.
-  cat "$out" >/dev/null &
-  echo "${line#sandvm: listening on http://}"
+  cat "$out" >/dev/null &   # keep the pipe drained
+  addr=${line#sandvm: listening on http://}
 }
-stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
+stop_all() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+}
 load() { python3 bench/queue_load.py "$1" "$jobs" "$clients" "6 * 7"; }
 
 port=$(free_port)
@@ -50,18 +54,19 @@ echo "| setup | jobs/s | p50 ms | p99 ms | errors |"
 echo "| --- | --- | --- | --- | --- |"
 row() { python3 -c "import json,sys; r=json.loads(sys.argv[2]); print(f\"| {sys.argv[1]} | {r['jobs_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |\")" "$1" "$2"; }
 
-addr=$(start serve --listen 127.0.0.1:0 --workers 1)
-load "$addr" >/dev/null   # warm-up
-row "in-process pool, 1 worker" "$(load "$addr")"
+start serve --listen 127.0.0.1:0 --workers 1
+serve_addr=$addr
+load "$serve_addr" >/dev/null   # warm-up
+row "in-process pool, 1 worker" "$(load "$serve_addr")"
 stop_all
 
 for n in 1 2 3; do
-  addr=$(start serve --listen 127.0.0.1:0 --queue "$url" --workers 0)
-  for _ in $(seq "$n"); do start worker --queue "$url" --workers 1 >/dev/null; done
-  load "$addr" >/dev/null
-  row "NATS queue, 1 API node + $n worker process(es) x 1" "$(load "$addr")"
+  start serve --listen 127.0.0.1:0 --queue "$url" --workers 0
+  serve_addr=$addr
+  for _ in $(seq "$n"); do start worker --queue "$url" --workers 1; done
+  load "$serve_addr" >/dev/null
+  row "NATS queue, 1 API node + $n worker process(es) x 1" "$(load "$serve_addr")"
   stop_all
 done
-kill "$nats" 2>/dev/null || true
 echo
 echo "machine: $(nproc) cores; load average before/after: see /proc/loadavg ($(cut -d' ' -f1-3 /proc/loadavg))"
