@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cost of the NATS JetStream queue on loopback (issue 19): jobs/s and p50/p99 latency of
+# The cost of the NATS JetStream queue on loopback (issue 19; figures in bench/queue-results.md): jobs/s and p50/p99 latency of
 # POST /v1/execute through the in-process pool, then through one API node (--workers 0) and
 # 1, 2 and 3 worker processes. Needs nats-server (apt-get install nats-server) and python3.
 #
