@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The cost of the NATS JetStream queue on loopback (issue 19; figures in bench/queue-results.md): jobs/s and p50/p99 latency of
-# POST /v1/execute through the in-process pool, then through one API node (--workers 0) and
+# The cost of the NATS JetStream queue on loopback (figures: bench/queue-results.md): jobs/s
+# and p50/p99 latency of POST /v1/execute through the in-process pool, then through one API node (--workers 0) and
 # 1, 2 and 3 worker processes. Needs nats-server (apt-get install nats-server) and python3.
 #
 #   bench/queue.sh [JOBS] [CLIENTS]        (default 2000 jobs, 8 clients; SANDVM=path picks the
