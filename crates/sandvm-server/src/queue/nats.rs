@@ -81,7 +81,8 @@ const LEASE_SLACK: Duration = Duration::from_secs(1);
 /// A job's timeout when it has none (for its lease).
 const NO_TIMEOUT_LEASE: Duration = Duration::from_secs(30);
 
-/// Counter of results dropped because the job was already answered.
+/// Counter of results nobody waits for any more, dropped: a duplicate (the job was already
+/// answered) or the result of a request whose client went away.
 pub const DUPLICATE_RESULTS: &str = "sandvm_queue_duplicate_results_total";
 
 /// Checks a queue URL: `nats://HOST:PORT` (the port may be left out: 4222).
