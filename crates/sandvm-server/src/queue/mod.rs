@@ -232,7 +232,7 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Why the queue cannot take jobs now (for `GET /readyz`), or `None` when it can.
     fn unavailable(&self) -> Option<String>;
 
-    /// Jobs submitted through this queue by this node and not answered yet.
+    /// Jobs this node submitted that the queue accepted and that are not answered yet.
     fn pending(&self) -> usize;
 }
 

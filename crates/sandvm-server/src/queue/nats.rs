@@ -413,7 +413,8 @@ impl JobQueue for NatsQueue {
     }
 
     fn pending(&self) -> usize {
-        self.shared.waiting().len()
+        // Accepted by the broker (a stream sequence is known) and not answered yet.
+        self.shared.seqs().len()
     }
 }
 
