@@ -43,7 +43,10 @@ echo "== Node.js package (bindings/node): build the addon, node --test, the READ
   cd bindings/node
   npm run --silent build:debug
   node --expose-gc --test test/
-  node examples/quickstart.js | tee /dev/stderr | grep -qx "17.5"
+  # Captured, then matched: `| grep -q` would exit at the first match and SIGPIPE the writer.
+  out=$(node examples/quickstart.js)
+  echo "$out"
+  grep -qx "17.5" <<<"$out"
   # The README blocks are this example, verbatim (less its first comment line).
   node -e "const fs = require('fs'); const ex = fs.readFileSync('examples/quickstart.js', 'utf8').replace(/^\/\/.*\n/, '');
     for (const f of ['../../README.md', 'README.md']) if (!fs.readFileSync(f, 'utf8').includes(ex)) { console.error(f + ': the example block differs from examples/quickstart.js'); process.exit(1); }"

@@ -19,9 +19,14 @@ pub struct ServeArgs {
     /// in use is printed on standard output).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
-    /// Number of workers, overriding the configuration.
+    /// Number of workers, overriding the configuration. With `--queue`, 0 makes a stateless
+    /// API node that runs nothing itself.
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// The job queue, `nats://HOST:PORT` (NATS JetStream), overriding `cluster.queue`: jobs
+    /// go to worker nodes (`sandvm worker --queue ...`).
+    #[arg(long, value_name = "URL")]
+    pub queue: Option<String>,
     /// Isolation mode, overriding the configuration.
     #[arg(long, value_parser = ["thread", "process"])]
     pub isolation: Option<String>,
@@ -80,6 +85,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     if let Some(n) = args.workers {
         config.pool.workers = Some(n);
     }
+    if let Some(url) = &args.queue {
+        config.cluster.queue = Some(url.clone());
+    }
     if let Some(mode) = &args.isolation {
         config.pool.isolation =
             if mode == "process" { sandvm_pool::Isolation::Process } else { sandvm_pool::Isolation::Thread };
@@ -116,7 +124,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     let code = runtime.block_on(async move {
         let listen = config.listen;
         let store = open_store(&args, &config).await?;
-        let state = AppState::with_store(config, store)?;
+        let state = AppState::connect(config, store).await?;
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr().context("no local address")?;

@@ -10,6 +10,7 @@ mod cmd_apps;
 mod cmd_repl;
 mod cmd_serve;
 mod cmd_template;
+mod cmd_worker;
 mod exec;
 
 use std::process::ExitCode;
@@ -68,9 +69,9 @@ enum Command {
     Test(cmd_apps::TestArgs),
     /// Serve the multi-tenant HTTP execution service and its playground.
     Serve(cmd_serve::ServeArgs),
-    /// Internal: a worker process of a sandvm-pool pool (frames on standard input/output).
-    #[command(hide = true)]
-    Worker,
+    /// Run a worker node: take jobs from the cluster's queue (`--queue nats://HOST:PORT`)
+    /// and run them in a local pool. (Without a queue: the pool's internal worker process.)
+    Worker(cmd_worker::WorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -126,7 +127,14 @@ fn main() -> ExitCode {
                 2
             }
         },
-        Command::Worker => u8::try_from(sandvm_pool::worker_main()).unwrap_or(2),
+        Command::Worker(args) if args.is_pool_worker() => u8::try_from(sandvm_pool::worker_main()).unwrap_or(2),
+        Command::Worker(args) => match cmd_worker::run(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("sandvm: {e:#}");
+                2
+            }
+        },
     };
     ExitCode::from(code)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
@@ -15,7 +15,7 @@ use axum::routing::{delete, get, post, MethodRouter};
 use axum::{Json, Router};
 use metrics::counter;
 use sandvm::Limits;
-use sandvm_pool::{Job, Pool, PoolError, ScriptId, ScriptOptions, TemplateJob};
+use sandvm_pool::{Pool, TemplateJob};
 use serde_json::{json, Value as JsonValue};
 
 use crate::api::{
@@ -23,6 +23,7 @@ use crate::api::{
     RenderRequest, RenderResponse, RequestLimits, RunScriptRequest,
 };
 use crate::config::{canonical_pack, hash_key, ServerConfig, Tenant};
+use crate::queue::{InProcessQueue, JobBody, JobQueue, QueuedJob};
 use crate::store::{
     new_id, new_id_with, now_ms, rate_quota, Admission, ExecutionRecord, MemoryStore, ScriptRecord, ScriptStore,
 };
@@ -52,14 +53,14 @@ pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 
 struct Inner {
     config: ServerConfig,
-    pool: Pool,
+    pool: Arc<Pool>,
+    /// Where jobs go: this pool ([`InProcessQueue`]) or the cluster's queue.
+    queue: Arc<dyn JobQueue>,
     tenants: HashMap<String, Arc<Tenant>>,
     /// Key digest → tenant; empty in anonymous mode.
     keys: HashMap<String, Arc<Tenant>>,
     anonymous: Option<Arc<Tenant>>,
     store: Arc<dyn ScriptStore>,
-    /// Stored scripts already compiled into this server's pool.
-    compiled: Mutex<HashMap<(String, String), ScriptId>>,
     draining: AtomicBool,
 }
 
@@ -92,13 +93,45 @@ impl AppState {
     /// # Errors
     /// As [`AppState::new`].
     pub fn with_store(config: ServerConfig, store: Arc<dyn ScriptStore>) -> Result<AppState, ServerError> {
+        AppState::build(config, store, None)
+    }
+
+    /// As [`AppState::with_store`], with the job queue the configuration names: with
+    /// `cluster.queue` (`nats://HOST:PORT`) jobs go to NATS JetStream and worker nodes run
+    /// them ([`crate::queue::nats`]); `pool.workers = 0` is allowed then (the local pool,
+    /// one idle worker, runs nothing). Without it, as [`AppState::with_store`]. Must be called
+    /// inside a Tokio runtime.
+    ///
+    /// # Errors
+    /// As [`AppState::new`]; [`ServerError::QueueUnavailable`] when the broker cannot be
+    /// reached.
+    pub async fn connect(config: ServerConfig, store: Arc<dyn ScriptStore>) -> Result<AppState, ServerError> {
         config.validate()?;
+        if config.cluster.queue.is_none() {
+            return AppState::build(config, store, None);
+        }
+        let margin = Duration::from_millis(config.pool.hard_deadline_margin_ms);
+        let queue = crate::queue::nats::NatsQueue::connect(&config.cluster, margin).await?;
+        AppState::build(config, store, Some(Arc::new(queue)))
+    }
+
+    fn build(
+        mut config: ServerConfig,
+        store: Arc<dyn ScriptStore>,
+        queue: Option<Arc<dyn JobQueue>>,
+    ) -> Result<AppState, ServerError> {
+        config.validate()?;
+        if config.pool.workers == Some(0) {
+            // An API node of a cluster: the local pool only exists idle.
+            config.pool.workers = Some(1);
+        }
         let resolved = config.resolved_tenants()?;
         // Install the recorder before the pool records anything.
         let _ = telemetry::prometheus();
         let pool_config = config.pool_config();
         sandvm::set_max_abandoned_threads(config.pool.max_abandoned_threads);
         let pool = Pool::new(pool_config).map_err(|e| ServerError::internal(format!("cannot start the pool: {e}")))?;
+        let pool = Arc::new(pool);
         let mut tenants = HashMap::new();
         let store_rate = store.is_shared();
         for t in resolved {
@@ -116,14 +149,15 @@ impl AppState {
             }
         }
         let anonymous = if keys.is_empty() { tenants.get("anonymous").cloned() } else { None };
+        let queue = queue.unwrap_or_else(|| Arc::new(InProcessQueue::new(pool.clone())));
         Ok(AppState(Arc::new(Inner {
             config,
             pool,
+            queue,
             tenants,
             keys,
             anonymous,
             store,
-            compiled: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
         })))
     }
@@ -141,6 +175,11 @@ impl AppState {
     /// The store of scripts and usage.
     pub fn store(&self) -> &Arc<dyn ScriptStore> {
         &self.0.store
+    }
+
+    /// The job queue (in process, or the cluster's).
+    pub fn queue(&self) -> &dyn JobQueue {
+        &*self.0.queue
     }
 
     /// The largest request body accepted, in bytes.
@@ -316,20 +355,18 @@ pub(crate) fn resolve_capabilities(t: &Tenant, asked: &[String]) -> Result<Vec<S
     Ok(out)
 }
 
-fn with_request(
-    mut job: Job,
+/// A queued job of the tenant with the request's limits, globals and capabilities.
+fn queued(
+    tenant: &Tenant,
+    body: JobBody,
     limits: Limits,
     globals: Option<serde_json::Map<String, JsonValue>>,
-    caps: Vec<String>,
-) -> Job {
-    job = job.with_limits(limits);
-    if let Some(g) = globals {
-        job = job.with_globals(JsonValue::Object(g));
-    }
-    if !caps.is_empty() {
-        job = job.with_capabilities(caps);
-    }
-    job
+    capabilities: Vec<String>,
+) -> Result<QueuedJob, ServerError> {
+    let mut job = QueuedJob::new(tenant.name.clone(), body, limits)?;
+    job.globals = globals.map(JsonValue::Object);
+    job.capabilities = capabilities;
+    Ok(job)
 }
 
 /// Admits a job for the tenant: when the store keeps the rate quota, takes a token from the
@@ -382,15 +419,16 @@ async fn log_run(
     }
 }
 
-/// Runs an admitted job, logs it, and answers with its report (200, whatever the guest did).
+/// Runs an admitted job through the queue, logs it, and answers with its report (200,
+/// whatever the guest did).
 async fn run_job(
     state: &AppState,
     tenant: &Tenant,
     job_kind: &str,
     started_ms: u64,
-    job: Job,
+    job: QueuedJob,
 ) -> Result<Response, ServerError> {
-    let out = state.0.pool.execute(&tenant.name, job).await.map_err(ServerError::from);
+    let out = state.0.queue.run(job).await;
     log_run(state, tenant, job_kind, started_ms, out.as_ref()).await;
     let out = out?;
     let kind = out.error_kind().unwrap_or("ok").to_string();
@@ -425,10 +463,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
     // Thread mode: at the cap of abandoned guest threads, submissions get 503 `saturated`.
     let saturated = stats.isolation == sandvm_pool::Isolation::Thread
         && stats.process_abandoned_threads >= stats.max_abandoned_threads;
+    let queue_down = state.0.queue.unavailable();
     let status = if draining {
         "draining"
     } else if saturated {
         "saturated"
+    } else if queue_down.is_some() {
+        "queue_unavailable"
     } else {
         "ready"
     };
@@ -439,8 +480,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "running": stats.running,
         "abandoned_threads": stats.process_abandoned_threads,
         "max_abandoned_threads": stats.max_abandoned_threads,
+        "queue": {"kind": state.0.queue.kind(), "pending": state.0.queue.pending(), "unavailable": queue_down},
     });
-    if draining || saturated {
+    if draining || saturated || queue_down.is_some() {
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     } else {
         Json(body).into_response()
@@ -476,10 +518,11 @@ async fn execute(State(state): State<AppState>, Caller(t): Caller, ApiJson(req):
     let r = async {
         let limits = resolve_limits(&t, &req.limits)?;
         let caps = resolve_capabilities(&t, &req.capabilities)?;
-        let job = if req.module { Job::module(req.code) } else { Job::source(req.code) };
-        let job = job.with_language(req.language);
+        let body = if req.module { JobBody::Module { code: req.code } } else { JobBody::Source { code: req.code } };
+        let mut job = queued(&t, body, limits, req.globals, caps)?;
+        job.language = req.language;
         let started = admit(&state, &t).await?;
-        run_job(&state, &t, "execute", started, with_request(job, limits, req.globals, caps)).await
+        run_job(&state, &t, "execute", started, job).await
     }
     .await;
     tagged(&t, r)
@@ -509,12 +552,12 @@ async fn create_script(
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
         };
-        let sid = compile(&state, &record).await?;
+        let body = stored_body(&record);
+        state.0.queue.check_script(&t.name, &record.id, &body).await?;
         if let Err(e) = state.0.store.insert(record.clone(), t.max_scripts).await {
-            state.0.pool.unregister_script(&t.name, sid);
+            state.0.queue.forget_script(&t.name, &record.id);
             return Err(e);
         }
-        state.compiled().insert((t.name.clone(), record.id.clone()), sid);
         let body = CreateScriptResponse { id: record.id, filename };
         Ok((StatusCode::CREATED, Json(body)).into_response())
     }
@@ -522,25 +565,14 @@ async fn create_script(
     tagged(&t, r)
 }
 
-impl AppState {
-    fn compiled(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), ScriptId>> {
-        self.0.compiled.lock().unwrap_or_else(|p| p.into_inner())
+/// The job body of a stored script.
+fn stored_body(record: &ScriptRecord) -> JobBody {
+    JobBody::Stored {
+        script_id: record.id.clone(),
+        code: record.code.clone(),
+        filename: record.filename.clone(),
+        strict: record.strict,
     }
-}
-
-/// Compiles a stored script into this server's pool (on a blocking thread: compiling is CPU
-/// work). A syntax error is a 422 `syntax_error`.
-async fn compile(state: &AppState, record: &ScriptRecord) -> Result<ScriptId, ServerError> {
-    let st = state.clone();
-    let (tenant, code) = (record.tenant.clone(), record.code.clone());
-    let options = ScriptOptions { filename: record.filename.clone(), strict: record.strict };
-    let r = tokio::task::spawn_blocking(move || st.0.pool.register_script(&tenant, &code, options))
-        .await
-        .map_err(|e| ServerError::internal(format!("the compiler task failed: {e}")))?;
-    r.map_err(|e| match e {
-        PoolError::InvalidJob(m) => ServerError::Unprocessable { kind: "syntax_error", message: m },
-        other => other.into(),
-    })
 }
 
 async fn run_script(
@@ -552,31 +584,15 @@ async fn run_script(
     let r = async {
         let limits = resolve_limits(&t, &req.limits)?;
         let caps = resolve_capabilities(&t, &req.capabilities)?;
-        let key = (t.name.clone(), id.clone());
-        let mut known = state.compiled().get(&key).copied();
-        if let (Some(sid), true) = (known, state.0.store.is_shared()) {
-            // Another node may have deleted it since it was compiled here.
-            if !state.0.store.contains(&t.name, &id).await? {
-                if state.compiled().remove(&key).is_some() {
-                    state.0.pool.unregister_script(&t.name, sid);
-                }
-                known = None;
-            }
-        }
-        let sid = match known {
-            Some(sid) => sid,
-            None => {
-                // Stored by another server, or before a restart: compile it here once.
-                let Some(record) = state.0.store.get(&t.name, &id).await? else {
-                    return Err(ServerError::NotFound(format!("no script {id:?}")));
-                };
-                let sid = compile(&state, &record).await?;
-                state.compiled().insert(key, sid);
-                sid
-            }
+        // The source goes in the job (workers need no store); the in-process queue compiles
+        // it into this server's pool once and reuses it. Reading the store on every run also
+        // answers 404 for a script another node deleted.
+        let Some(record) = state.0.store.get(&t.name, &id).await? else {
+            return Err(ServerError::NotFound(format!("no script {id:?}")));
         };
+        let job = queued(&t, stored_body(&record), limits, req.globals, caps)?;
         let started = admit(&state, &t).await?;
-        run_job(&state, &t, "script", started, with_request(Job::script(sid), limits, req.globals, caps)).await
+        run_job(&state, &t, "script", started, job).await
     }
     .await;
     tagged(&t, r)
@@ -587,10 +603,7 @@ async fn delete_script(State(state): State<AppState>, Caller(t): Caller, Path(id
         if !state.0.store.remove(&t.name, &id).await? {
             return Err(ServerError::NotFound(format!("no script {id:?}")));
         }
-        let sid = state.compiled().remove(&(t.name.clone(), id));
-        if let Some(sid) = sid {
-            state.0.pool.unregister_script(&t.name, sid);
-        }
+        state.0.queue.forget_script(&t.name, &id);
         Ok(StatusCode::NO_CONTENT.into_response())
     }
     .await;
@@ -624,9 +637,9 @@ async fn render_template(
             options: req.options,
             runtime: req.runtime,
         };
+        let job = QueuedJob::new(t.name.clone(), JobBody::Template { render: Box::new(job) }, limits)?;
         let started = admit(&state, &t).await?;
-        let outcome = state.0.pool.execute(&t.name, Job::template(job).with_limits(limits)).await;
-        let outcome = outcome.map_err(ServerError::from);
+        let outcome = state.0.queue.run(job).await;
         log_run(&state, &t, "template", started, outcome.as_ref()).await;
         let outcome = match outcome {
             Ok(o) => o,

@@ -23,8 +23,12 @@
 //!            cpu_ms_per_window = 60000, cpu_window_ms = 60000, memory_cap_mb = 1024 }
 //! modules = { "lib/math.mjs" = "export const add = (a, b) => a + b;" }
 //!
-//! [cluster]
+//! [cluster]                # several nodes (see `sandvm_server::store`, `sandvm_server::queue::nats`)
 //! store = "postgres://sandvm@db.internal/sandvm"   # default: SQLite under the data directory
+//! queue = "nats://127.0.0.1:4222"   # default: none, jobs run in this process
+//! queue_depth = 10000      # jobs waiting in the stream before requests get 503 busy
+//! max_deliver = 3          # deliveries of one job before the client gets worker_lost
+//! ack_wait_ms = 5000       # a silent worker's job is redelivered after this
 //! ```
 //!
 //! Without `[[tenants]]` the server has one anonymous tenant (no API key needed) configured
@@ -61,19 +65,8 @@ pub struct ServerConfig {
     pub tenants: Vec<TenantEntry>,
     /// The anonymous tenant's settings, used only when `tenants` is empty.
     pub anonymous: TenantEntry,
-    /// Where the state shared by several nodes lives.
+    /// Distributed mode: the job queue shared by API nodes and worker nodes.
     pub cluster: ClusterSettings,
-}
-
-/// The `[cluster]` table.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ClusterSettings {
-    /// A PostgreSQL connection URL (`postgres://user@host:port/dbname`) for stored scripts,
-    /// rate buckets and the execution log, shared by every API node; `sandvm serve --store`
-    /// overrides it. By default, `None`: an embedded SQLite database under the data directory
-    /// (`sandvm serve --data-dir`).
-    pub store: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -130,6 +123,83 @@ impl Default for PoolSettings {
             worker_args: d.worker_args,
             max_abandoned_threads: sandvm::DEFAULT_MAX_ABANDONED,
         }
+    }
+}
+
+/// The `[cluster]` table: the shared store and the job queue of distributed mode (see [`crate::queue::nats`] for
+/// the delivery semantics). Flags of `sandvm serve` and `sandvm worker` override it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSettings {
+    /// A PostgreSQL connection URL (`postgres://user@host:port/dbname`) for stored scripts,
+    /// rate buckets and the execution log, shared by every API node; `sandvm serve --store`
+    /// overrides it. By default, `None`: an embedded SQLite database under the data directory
+    /// (`sandvm serve --data-dir`).
+    pub store: Option<String>,
+    /// The NATS JetStream broker, `nats://HOST:PORT`. By default, `None`: jobs run in this
+    /// process's pool.
+    pub queue: Option<String>,
+    /// Jobs the queue holds (waiting or running, the stream's maximum number of messages)
+    /// before requests get 503 `busy` with `Retry-After`. By default, 10,000.
+    pub queue_depth: u64,
+    /// Deliveries of one job (the first and the redeliveries after its worker died) before
+    /// its client gets 500 `worker_lost`. By default, 3.
+    pub max_deliver: u32,
+    /// The consumer's ack wait, in milliseconds: a worker renews the lease of a running job
+    /// every half of it until the job's hard deadline plus grace, so a worker that dies has
+    /// its job redelivered this long after its last renewal. By default, 5,000.
+    pub ack_wait_ms: u64,
+    /// How long an API node waits for a job to be taken from the queue, in milliseconds, on
+    /// top of `max_deliver` leases of the job; past it the client gets 500 `worker_lost` and
+    /// the job is removed from the queue. By default, 60,000.
+    pub queue_timeout_ms: u64,
+    /// Name of the JetStream stream (its subjects are `<lowercase name>.jobs`). By default,
+    /// `SANDVM_JOBS`.
+    pub stream: String,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        ClusterSettings {
+            store: None,
+            queue: None,
+            queue_depth: 10_000,
+            max_deliver: 3,
+            ack_wait_ms: 5_000,
+            queue_timeout_ms: 60_000,
+            stream: "SANDVM_JOBS".into(),
+        }
+    }
+}
+
+impl ClusterSettings {
+    /// Checks the table; a bad queue URL names `cluster.queue`.
+    ///
+    /// # Errors
+    /// [`ServerError::Config`] naming the field.
+    pub fn validate(&self) -> Result<(), ServerError> {
+        if let Some(url) = &self.queue {
+            crate::queue::nats::check_url(url).map_err(|m| err("cluster.queue", m))?;
+        }
+        if self.queue_depth == 0 || self.queue_depth > i64::MAX as u64 {
+            return Err(err("cluster.queue_depth", "must be positive"));
+        }
+        if self.max_deliver == 0 || self.max_deliver > 100 {
+            return Err(err("cluster.max_deliver", "must be 1 to 100"));
+        }
+        if self.ack_wait_ms < 200 {
+            return Err(err("cluster.ack_wait_ms", "must be at least 200"));
+        }
+        if self.queue_timeout_ms == 0 {
+            return Err(err("cluster.queue_timeout_ms", "must be positive"));
+        }
+        if self.stream.is_empty()
+            || self.stream.len() > 64
+            || !self.stream.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(err("cluster.stream", "1 to 64 characters of [A-Za-z0-9_-]"));
+        }
+        Ok(())
     }
 }
 
@@ -305,8 +375,9 @@ impl ServerConfig {
         if self.body_limit_bytes == 0 {
             return Err(err("body_limit_bytes", "must be positive"));
         }
-        if self.pool.workers == Some(0) {
-            return Err(err("pool.workers", "must be positive"));
+        self.cluster.validate()?;
+        if self.pool.workers == Some(0) && self.cluster.queue.is_none() {
+            return Err(err("pool.workers", "must be positive (0 is only for an API node with cluster.queue)"));
         }
         if self.pool.queue_capacity == 0 {
             return Err(err("pool.queue_capacity", "must be positive"));
@@ -572,6 +643,36 @@ modules = {{ "lib.mjs" = "export const x = 1;" }}
         assert_eq!(path, "anonymous.max_limits.memory_mb", "{msg}");
         let (path, msg) = config_err("[anonymous]\nlimits = { memroy = 1 }");
         assert!(path.starts_with("anonymous.limits") && msg.contains("memroy"), "{path}: {msg}");
+    }
+
+    #[test]
+    fn the_cluster_table_parses_and_is_checked() {
+        // The guide's [cluster] block, as it is written there.
+        let guide = include_str!("../../../docs/guide/level-3.md");
+        let block = guide
+            .split("```toml\n[cluster]")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("the guide has a [cluster] block");
+        let c = ServerConfig::from_toml(&format!("[cluster]{block}")).expect("the guide's block parses");
+        assert_eq!(c.cluster.queue.as_deref(), Some("nats://127.0.0.1:4222"));
+        assert_eq!((c.cluster.queue_depth, c.cluster.max_deliver, c.cluster.ack_wait_ms), (10_000, 3, 5_000));
+        assert_eq!(ServerConfig::default().cluster.queue, None);
+        // pool.workers = 0 is only for an API node of a cluster.
+        let c = ServerConfig::from_toml("[pool]\nworkers = 0\n[cluster]\nqueue = \"nats://h:4222\"").expect("ok");
+        assert_eq!(c.pool.workers, Some(0));
+        assert_eq!(config_err("[pool]\nworkers = 0").0, "pool.workers");
+        for bad in ["http://h:4222", "nats://", "nats://h:0", "nats://h:99999", "nats://u@h:1", "nats:// h:1"] {
+            let (path, msg) = config_err(&format!("[cluster]\nqueue = \"{bad}\""));
+            assert_eq!(path, "cluster.queue", "{bad}: {msg}");
+            assert!(msg.contains("nats://HOST:PORT"), "{msg}");
+        }
+        assert!(ServerConfig::from_toml("[cluster]\nqueue = \"nats://broker\"").is_ok());
+        assert_eq!(config_err("[cluster]\nmax_deliver = 0").0, "cluster.max_deliver");
+        assert_eq!(config_err("[cluster]\nqueue_depth = 0").0, "cluster.queue_depth");
+        assert_eq!(config_err("[cluster]\nack_wait_ms = 10").0, "cluster.ack_wait_ms");
+        assert_eq!(config_err("[cluster]\nstream = \"a.b\"").0, "cluster.stream");
+        assert!(config_err("[cluster]\nqueu = \"x\"").1.contains("queu"));
     }
 
     #[test]

@@ -123,10 +123,16 @@ pub enum ServerError {
         /// The newest version this build knows.
         supported: i64,
     },
-    /// 500: a failure of the server itself (a worker crashed, an internal invariant).
+    /// 503 `queue_unavailable`: the job queue's broker cannot be reached (or did not take the
+    /// job in time); also the start-up error of a node whose broker is unreachable.
+    /// `Retry-After` is set.
+    #[error("the job queue is unavailable: {0}")]
+    QueueUnavailable(String),
+    /// 500: a failure of the server itself (a worker crashed, a queued job's workers were
+    /// lost, an internal invariant).
     #[error("{message}")]
     Internal {
-        /// `worker_crashed`, `internal`.
+        /// `worker_crashed`, `worker_lost`, `internal`.
         kind: &'static str,
         /// What happened (never guest code or keys).
         message: String,
@@ -158,7 +164,8 @@ impl ServerError {
             ServerError::Busy
             | ServerError::Saturated { .. }
             | ServerError::ShuttingDown
-            | ServerError::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            | ServerError::StoreUnavailable { .. }
+            | ServerError::QueueUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServerError::Config { .. }
             | ServerError::Io { .. }
             | ServerError::Internal { .. }
@@ -170,8 +177,8 @@ impl ServerError {
     /// The stable machine-readable kind: `bad_request`, `unauthorized`, `not_found`,
     /// `method_not_allowed`, `payload_too_large`, `unsupported_media_type`, the kinds of
     /// [`ServerError::Unprocessable`], `quota_exceeded`, `busy`, `saturated`, `shutting_down`,
-    /// `worker_crashed`, `internal`, `config`, `io`, `store_unavailable`, the kinds of
-    /// [`ServerError::Store`], `store_schema_too_new`.
+    /// `queue_unavailable`, `worker_crashed`, `worker_lost`, `internal`, `config`, `io`,
+    /// `store_unavailable`, the kinds of [`ServerError::Store`], `store_schema_too_new`.
     pub fn kind(&self) -> &'static str {
         match self {
             ServerError::Config { .. } => "config",
@@ -187,6 +194,7 @@ impl ServerError {
             ServerError::Busy => "busy",
             ServerError::Saturated { .. } => "saturated",
             ServerError::ShuttingDown => "shutting_down",
+            ServerError::QueueUnavailable(_) => "queue_unavailable",
             ServerError::Internal { kind, .. } => kind,
             ServerError::StoreUnavailable { .. } => "store_unavailable",
             ServerError::Store { kind, .. } => kind,
@@ -230,7 +238,10 @@ impl IntoResponse for ServerError {
                 let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
             }
-            ServerError::Busy | ServerError::ShuttingDown | ServerError::StoreUnavailable { .. } => {
+            ServerError::Busy
+            | ServerError::ShuttingDown
+            | ServerError::StoreUnavailable { .. }
+            | ServerError::QueueUnavailable(_) => {
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
             ServerError::Saturated { .. } => {

@@ -18,8 +18,11 @@
 //! semantically invalid request: a non-positive limit, a limit above the tenant's maximum —
 //! refused, never clamped —, an unknown capability, a script that does not compile), 429 (a
 //! quota, with `Retry-After` when waiting helps) and 503 (`busy`: the pool's queue is full;
-//! `saturated`: too many guest threads stuck past their deadline are still running; or
-//! `shutting_down`), each with `Retry-After`. Template renders are pool jobs like
+//! `saturated`: too many guest threads stuck past their deadline are still running;
+//! `shutting_down`; or, in distributed mode, `queue_unavailable`: the broker is unreachable),
+//! each with `Retry-After`. In distributed mode (`cluster.queue`, [`AppState::connect`]) jobs
+//! go through a NATS JetStream queue to worker nodes ([`queue`]); a job whose workers died
+//! `max_deliver` times is a 500 `worker_lost`. Template renders are pool jobs like
 //! `/v1/execute`: the same quotas, CPU budget, isolation and watchdog apply to them. A guest error is a 200 whose report has `status: "error"`.
 //!
 //! Stored scripts, the tenants' rate buckets and the execution log live in a [`ScriptStore`]
@@ -45,6 +48,7 @@ pub mod api;
 mod app;
 pub mod config;
 mod error;
+pub mod queue;
 pub mod store;
 pub mod telemetry;
 
@@ -54,8 +58,9 @@ use std::time::{Duration, Instant};
 use axum::serve::ListenerExt;
 
 pub use app::{router, AppState, Caller, OPENAPI_JSON, PLAYGROUND_HTML, ROUTES};
-pub use config::{ServerConfig, Tenant};
+pub use config::{ClusterSettings, ServerConfig, Tenant};
 pub use error::ServerError;
+pub use queue::{InProcessQueue, JobBody, JobQueue, QueuedJob};
 pub use store::{
     Admission, ExecutionRecord, MemoryStore, PostgresOptions, PostgresStore, ScriptRecord, ScriptStore, SqliteStore,
 };

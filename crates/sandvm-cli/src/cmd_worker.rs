@@ -1,0 +1,104 @@
+//! `sandvm worker --queue nats://HOST:PORT`: a worker node of a cluster. It pulls jobs from
+//! the NATS JetStream queue and runs them in its local pool (see
+//! `sandvm_server::queue::nats`). Without `--queue` (and without a `--config` that names
+//! one) `sandvm worker` is the pool's internal worker process (frames on standard
+//! input/output), as process isolation starts it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use sandvm_server::telemetry::{init_logging, LogFormat};
+use sandvm_server::ServerConfig;
+
+/// Arguments of `sandvm worker`.
+#[derive(clap::Args, Debug)]
+pub struct WorkerArgs {
+    /// The job queue, `nats://HOST:PORT` (NATS JetStream), overriding `cluster.queue`.
+    #[arg(long, value_name = "URL")]
+    pub queue: Option<String>,
+    /// Configuration file (TOML, as for `sandvm serve`): `[cluster]`, `[pool]` and the
+    /// tenants' quotas and maxima (a job of a tenant it does not name runs under the pool's
+    /// default tenant settings).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Number of pool workers (jobs run at once), overriding the configuration.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Isolation mode, overriding the configuration.
+    #[arg(long, value_parser = ["thread", "process"])]
+    pub isolation: Option<String>,
+    /// Log filter (`RUST_LOG` syntax); logs go to standard error.
+    #[arg(long, value_name = "FILTER", default_value = "info")]
+    pub log: String,
+    /// Log format.
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub log_format: String,
+}
+
+impl WorkerArgs {
+    /// True when this is the pool's internal worker process (no option given).
+    pub fn is_pool_worker(&self) -> bool {
+        self.queue.is_none() && self.config.is_none() && self.workers.is_none() && self.isolation.is_none()
+    }
+}
+
+/// Runs a worker node until SIGTERM or Ctrl-C: then it stops pulling, lets running jobs
+/// finish and deliver their results, shuts its pool down and exits with 0.
+///
+/// # Errors
+/// An invalid configuration, no queue URL, an unreachable broker, a pool that cannot start.
+pub fn run(args: WorkerArgs) -> anyhow::Result<u8> {
+    let mut config = match &args.config {
+        Some(path) => ServerConfig::load(path)?,
+        None => ServerConfig::default(),
+    };
+    if let Some(url) = args.queue {
+        config.cluster.queue = Some(url);
+    }
+    if config.cluster.queue.is_none() {
+        anyhow::bail!("sandvm worker needs --queue nats://HOST:PORT (or cluster.queue in --config)");
+    }
+    if let Some(n) = args.workers {
+        config.pool.workers = Some(n);
+    }
+    if let Some(mode) = &args.isolation {
+        config.pool.isolation =
+            if mode == "process" { sandvm_pool::Isolation::Process } else { sandvm_pool::Isolation::Thread };
+    }
+    if config.pool.workers == Some(0) {
+        anyhow::bail!("--workers must be positive for a worker node");
+    }
+    config.validate()?;
+    let format = if args.log_format == "json" { LogFormat::Json } else { LogFormat::Text };
+    init_logging(&args.log, format);
+    let tenants: HashMap<String, sandvm_pool::TenantConfig> =
+        config.resolved_tenants()?.into_iter().map(|t| (t.name, t.pool)).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sandvm-worker")
+        .build()
+        .context("cannot start the async runtime")?;
+    let code = runtime.block_on(async move {
+        sandvm::set_max_abandoned_threads(config.pool.max_abandoned_threads);
+        let pool = sandvm_pool::Pool::new(config.pool_config()).context("cannot start the pool")?;
+        let pool = Arc::new(pool);
+        let node = sandvm_server::queue::nats::WorkerNode::connect(&config.cluster).await?;
+        // The one line on standard output: tests and scripts wait for it.
+        println!("sandvm: worker ready ({} pool workers)", pool.config().workers);
+        let _ = std::io::stdout().flush();
+        let report = node.run(pool.clone(), tenants, sandvm_server::shutdown_signal()).await;
+        let stopped = pool.shutdown_within(pool.config().grace_period).await;
+        eprintln!(
+            "sandvm: worker stopped: {} job(s) completed, {} handed back, {} stuck guest thread(s) abandoned",
+            report.completed,
+            report.requeued,
+            stopped.abandoned.len()
+        );
+        anyhow::Ok(0)
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
+}
