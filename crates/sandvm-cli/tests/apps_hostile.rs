@@ -137,7 +137,8 @@ fn a_plugin_filling_the_host_stores_gets_a_typed_quota_error() {
     std::fs::create_dir_all(&p).unwrap();
     std::fs::write(
         p.join("plugin.toml"),
-        "name = \"filler\"\nversion = \"1\"\ncapabilities = [\"kv\", \"emit\"]\nhooks = [\"go\"]\n",
+        // The store fills long before the time limit, even in a debug build on a loaded machine.
+        "name = \"filler\"\nversion = \"1\"\ncapabilities = [\"kv\", \"emit\"]\nhooks = [\"go\"]\n[limits]\ntimeout = \"5s\"\n",
     )
     .unwrap();
     std::fs::write(
