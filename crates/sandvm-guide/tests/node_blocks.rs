@@ -36,6 +36,11 @@ const SKIP_REASONS: &[(&str, &str, &str)] = &[
         "# not run: needs a container engine and a PostgreSQL server.",
         "needs a container engine and a database server",
     ),
+    (
+        "level-3.md",
+        "# not run: needs a NATS broker and a network of nodes; crates/sandvm-cli/tests/cluster.rs runs the same commands against a throwaway nats-server.",
+        "needs a NATS broker and several long-running nodes (the cluster test runs them)",
+    ),
 ];
 
 /// Info-string words that keep a block from running.
