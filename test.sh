@@ -62,7 +62,8 @@ echo "== Python package (bindings/python): build, pytest, examples"
 # The venv .ci/run makes (python3 -m venv target/py-venv; pip install maturin pytest hypothesis).
 if [ -x target/py-venv/bin/python ] && target/py-venv/bin/python -c "import maturin, pytest, hypothesis" 2>/dev/null; then
   py=$PWD/target/py-venv/bin/python
-  "$py" -m pip install -q --disable-pip-version-check --no-build-isolation ./bindings/python
+  # maturin's build backend runs the `maturin` command by name: the venv's bin goes on PATH.
+  PATH="$PWD/target/py-venv/bin:$PATH" "$py" -m pip install -q --disable-pip-version-check --no-build-isolation ./bindings/python
   (cd bindings/python && "$py" -m pytest -q -p no:cacheprovider tests)
   for ex in bindings/python/examples/*.py; do
     echo "-- $ex"
