@@ -52,7 +52,8 @@ fuzz_target!(|data: &[u8]| {
             _ => source.push_str(c),
         }
     }
-    let options = TemplateOptions { mode, strict: flags & 16 != 0, no_escape: flags & 32 != 0 };
+    let options =
+        TemplateOptions { mode, strict: flags & 16 != 0, no_escape: flags & 32 != 0, ..TemplateOptions::default() };
     let checked = sandvm_template::check(&source, mode);
     match sandvm_template::compile_to_js(&source, &options) {
         Ok(js) => {
