@@ -10,7 +10,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((&flags, rest)) = data.split_first() else { return };
     let Ok(source) = std::str::from_utf8(rest) else { return };
     let mode = if flags & 1 == 0 { Mode::Handlebars } else { Mode::Mustache };
-    let options = TemplateOptions { mode, strict: flags & 2 != 0, no_escape: flags & 4 != 0 };
+    let options =
+        TemplateOptions { mode, strict: flags & 2 != 0, no_escape: flags & 4 != 0, ..TemplateOptions::default() };
     let checked = sandvm_template::check(source, mode);
     match sandvm_template::compile_to_js(source, &options) {
         Ok(js) => {
