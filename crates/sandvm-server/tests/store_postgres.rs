@@ -15,8 +15,6 @@ use std::time::{Duration, Instant};
 use axum::http::{header, StatusCode};
 use common::postgres::Postgres;
 use common::*;
-use sandvm::Limits;
-use sandvm_server::config::{hash_key, PoolSettings, QuotaSettings, TenantEntry};
 use sandvm_server::{
     router, AppState, PostgresOptions, PostgresStore, ScriptRecord, ScriptStore, ServerConfig, ServerError,
 };
@@ -25,25 +23,9 @@ use serde_json::json;
 const KEY_A: &str = "pg-key-a";
 const KEY_B: &str = "pg-key-b";
 
-fn tenant(name: &str, key: &str) -> TenantEntry {
-    TenantEntry {
-        name: name.into(),
-        api_keys_sha256: vec![hash_key(key)],
-        max_limits: Limits { timeout: Some(Duration::from_secs(5)), ..sandvm_pool::TenantConfig::default().max_limits },
-        ..Default::default()
-    }
-}
-
+/// Tenant `a` (with the rate quota, if any) and tenant `b`, one pool worker.
 fn config(rate: Option<(f64, u32)>) -> ServerConfig {
-    let mut a = tenant("a", KEY_A);
-    if let Some((per_second, burst)) = rate {
-        a.quotas = QuotaSettings { rate_per_second: Some(per_second), rate_burst: Some(burst), ..Default::default() };
-    }
-    ServerConfig {
-        pool: PoolSettings { workers: Some(1), ..Default::default() },
-        tenants: vec![a, tenant("b", KEY_B)],
-        ..Default::default()
-    }
+    two_tenants(rate, KEY_A, KEY_B)
 }
 
 async fn node(url: &str, config: ServerConfig) -> (AppState, axum::Router) {

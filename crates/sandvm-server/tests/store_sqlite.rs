@@ -9,8 +9,6 @@ use std::time::Duration;
 
 use axum::http::{header, StatusCode};
 use common::*;
-use sandvm::Limits;
-use sandvm_server::config::{hash_key, PoolSettings, QuotaSettings, TenantEntry};
 use sandvm_server::store::{DATABASE_FILE, SCHEMA_VERSION};
 use sandvm_server::{router, AppState, ScriptRecord, ScriptStore, ServerConfig, ServerError, SqliteStore};
 use serde_json::json;
@@ -18,25 +16,9 @@ use serde_json::json;
 const KEY_A: &str = "sqlite-key-a";
 const KEY_B: &str = "sqlite-key-b";
 
-fn tenant(name: &str, key: &str) -> TenantEntry {
-    TenantEntry {
-        name: name.into(),
-        api_keys_sha256: vec![hash_key(key)],
-        max_limits: Limits { timeout: Some(Duration::from_secs(5)), ..sandvm_pool::TenantConfig::default().max_limits },
-        ..Default::default()
-    }
-}
-
+/// Tenant `a` (with the rate quota, if any) and tenant `b`, one pool worker.
 fn config(rate: Option<(f64, u32)>) -> ServerConfig {
-    let mut a = tenant("a", KEY_A);
-    if let Some((per_second, burst)) = rate {
-        a.quotas = QuotaSettings { rate_per_second: Some(per_second), rate_burst: Some(burst), ..Default::default() };
-    }
-    ServerConfig {
-        pool: PoolSettings { workers: Some(1), ..Default::default() },
-        tenants: vec![a, tenant("b", KEY_B)],
-        ..Default::default()
-    }
+    two_tenants(rate, KEY_A, KEY_B)
 }
 
 fn node(dir: &std::path::Path, config: ServerConfig) -> (AppState, axum::Router) {

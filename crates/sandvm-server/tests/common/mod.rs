@@ -62,3 +62,27 @@ pub fn app(config: ServerConfig) -> (AppState, Router) {
 pub async fn wait_for(what: &str, cond: impl FnMut() -> bool) {
     sandvm_testkit::wait_until_async(Duration::from_secs(10), what, cond).await;
 }
+
+/// A store test's configuration: tenant `a` (key `key_a`, the rate quota `(per second, burst)`
+/// if given) and tenant `b` (key `key_b`), each allowed timeouts up to 5 s, one pool worker.
+pub fn two_tenants(rate: Option<(f64, u32)>, key_a: &str, key_b: &str) -> ServerConfig {
+    use sandvm_server::config::{hash_key, PoolSettings, QuotaSettings, TenantEntry};
+    let tenant = |name: &str, key: &str| TenantEntry {
+        name: name.into(),
+        api_keys_sha256: vec![hash_key(key)],
+        max_limits: sandvm::Limits {
+            timeout: Some(Duration::from_secs(5)),
+            ..sandvm_pool::TenantConfig::default().max_limits
+        },
+        ..Default::default()
+    };
+    let mut a = tenant("a", key_a);
+    if let Some((per_second, burst)) = rate {
+        a.quotas = QuotaSettings { rate_per_second: Some(per_second), rate_burst: Some(burst), ..Default::default() };
+    }
+    ServerConfig {
+        pool: PoolSettings { workers: Some(1), ..Default::default() },
+        tenants: vec![a, tenant("b", key_b)],
+        ..Default::default()
+    }
+}
