@@ -3,26 +3,28 @@
 # This is the command the README gives and the one CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")"
+# Each stage header shows the seconds since the start, so a slow stage is easy to find.
+SECONDS=0
 
-echo "== cargo fmt --check"
+echo "== cargo fmt --check [${SECONDS} s]"
 cargo fmt --all -- --check
 
-echo "== cargo clippy"
+echo "== cargo clippy [${SECONDS} s]"
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== cargo deny (licenses, bans, sources; see deny.toml)"
+echo "== cargo deny (licenses, bans, sources; see deny.toml) [${SECONDS} s]"
 bash scripts/deny.sh
 
-echo "== cargo doc"
+echo "== cargo doc [${SECONDS} s]"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
-echo "== cargo test"
+echo "== cargo test [${SECONDS} s]"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
 grep -E "^test result:" "$log" | awk '{p+=$4; f+=$6} END {print "cargo test summary:", p, "passed,", f, "failed"}'
 
-echo "== examples"
+echo "== examples [${SECONDS} s]"
 for dir in crates/*/examples; do
   [ -d "$dir" ] || continue
   crate=$(basename "$(dirname "$dir")")
@@ -38,7 +40,7 @@ out=$(cargo run -q -p sandvm-cli -- run examples/hello.js)
 echo "$out"
 grep -q "hello, world" <<<"$out"
 
-echo "== Node.js package (bindings/node): build the addon, node --test, the README example, npm pack"
+echo "== Node.js package (bindings/node): build the addon, node --test, the README example, npm pack [${SECONDS} s]"
 (
   cd bindings/node
   npm run --silent build:debug
@@ -58,12 +60,15 @@ echo "== Node.js package (bindings/node): build the addon, node --test, the READ
     && node -e "const { Sandbox } = require('sandvm'); if (new Sandbox().runSync('6 * 7') !== 42) process.exit(1); console.log('npm pack: installed tarball works')")
 )
 
-echo "== Python package (bindings/python): build, pytest, examples"
+echo "== Python package (bindings/python): build, pytest, examples [${SECONDS} s]"
 # The venv .ci/run makes (python3 -m venv target/py-venv; pip install maturin pytest hypothesis).
 if [ -x target/py-venv/bin/python ] && target/py-venv/bin/python -c "import maturin, pytest, hypothesis" 2>/dev/null; then
   py=$PWD/target/py-venv/bin/python
   # maturin's build backend runs the `maturin` command by name: the venv's bin goes on PATH.
-  PATH="$PWD/target/py-venv/bin:$PATH" "$py" -m pip install -q --disable-pip-version-check --no-build-isolation ./bindings/python
+  # Built with the dev profile (dependencies at opt-level 2, see Cargo.toml): the tests need a
+  # correct package, not a fast one, and the debug build reuses what `cargo test` compiled.
+  # `pip install ./bindings/python` without this variable builds the release wheel users get.
+  MATURIN_PEP517_ARGS="--profile dev" PATH="$PWD/target/py-venv/bin:$PATH" "$py" -m pip install -q --disable-pip-version-check --no-build-isolation ./bindings/python
   (cd bindings/python && "$py" -m pytest -q -p no:cacheprovider tests)
   for ex in bindings/python/examples/*.py; do
     echo "-- $ex"
@@ -75,10 +80,10 @@ else
   echo "notice: no target/py-venv with maturin, pytest and hypothesis (see .ci/run): Python package not tested"
 fi
 
-echo "== mixed soak, scaled down (scripts/soak.sh runs 1,000,000)"
+echo "== mixed soak, scaled down (scripts/soak.sh runs 1,000,000) [${SECONDS} s]"
 cargo run -q -p sandvm --example mixed_soak -- 20000 32 | tail -n 1
 
-echo "== fuzzing, ${FUZZ_SECONDS:-20} s per target (scripts/fuzz-long.sh for longer runs)"
+echo "== fuzzing, ${FUZZ_SECONDS:-20} s per target (scripts/fuzz-long.sh for longer runs) [${SECONDS} s]"
 if command -v cargo-fuzz >/dev/null; then
   FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz-smoke.sh
 elif [ -n "${CI:-}" ]; then
@@ -87,7 +92,7 @@ else
   echo "notice: cargo-fuzz is not installed (cargo install cargo-fuzz --locked): fuzzing skipped"
 fi
 
-echo "== browser test of the playground (headless Chromium)"
+echo "== browser test of the playground (headless Chromium) [${SECONDS} s]"
 bash tests/browser/run.sh
 
-echo "All checks passed."
+echo "All checks passed in ${SECONDS} s."

@@ -22,5 +22,8 @@ fi
 if [ "${1:-}" = "--advisories" ]; then
   exec cargo deny check advisories licenses bans sources
 fi
+# cargo-deny reads `cargo metadata` for every platform, so crates of other targets (windows-sys...)
+# must be in the local registry: fetch them (a no-op when present; needs the registry once).
+cargo fetch --locked --quiet
 echo "cargo deny: advisories are not checked: the RustSec database cannot be fetched offline (scripts/deny.sh --advisories where the network is available)"
 exec cargo deny --offline check --hide-inclusion-graph licenses bans sources

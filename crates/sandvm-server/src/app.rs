@@ -110,9 +110,15 @@ impl AppState {
         if config.cluster.queue.is_none() {
             return AppState::build(config, store, None);
         }
-        let margin = Duration::from_millis(config.pool.hard_deadline_margin_ms);
-        let queue = crate::queue::nats::NatsQueue::connect(&config.cluster, margin).await?;
-        AppState::build(config, store, Some(Arc::new(queue)))
+        #[cfg(feature = "nats")]
+        {
+            let margin = Duration::from_millis(config.pool.hard_deadline_margin_ms);
+            let queue = crate::queue::nats::NatsQueue::connect(&config.cluster, margin).await?;
+            AppState::build(config, store, Some(Arc::new(queue)))
+        }
+        // `validate` refused `cluster.queue` already; kept for the type checker.
+        #[cfg(not(feature = "nats"))]
+        Err(crate::config::no_nats())
     }
 
     fn build(

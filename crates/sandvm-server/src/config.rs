@@ -179,7 +179,13 @@ impl ClusterSettings {
     /// [`ServerError::Config`] naming the field.
     pub fn validate(&self) -> Result<(), ServerError> {
         if let Some(url) = &self.queue {
+            #[cfg(feature = "nats")]
             crate::queue::nats::check_url(url).map_err(|m| err("cluster.queue", m))?;
+            #[cfg(not(feature = "nats"))]
+            {
+                let _ = url;
+                return Err(no_nats());
+            }
         }
         if self.queue_depth == 0 || self.queue_depth > i64::MAX as u64 {
             return Err(err("cluster.queue_depth", "must be positive"));
@@ -332,6 +338,12 @@ pub fn hash_key(key: &str) -> String {
 
 fn err(path: impl Into<String>, message: impl Into<String>) -> ServerError {
     ServerError::Config { path: path.into(), message: message.into() }
+}
+
+/// The error of a `cluster.queue` in a build without the `nats` cargo feature.
+#[cfg(not(feature = "nats"))]
+pub(crate) fn no_nats() -> ServerError {
+    err("cluster.queue", "this build has no NATS queue (the `nats` cargo feature of sandvm-server is off)")
 }
 
 impl ServerConfig {

@@ -24,10 +24,14 @@ use serde::Serialize;
 
 use crate::ServerError;
 
+#[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
+#[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, DATABASE_FILE, DEFAULT_BUSY_TIMEOUT};
 
 /// The newest schema version of the SQLite and PostgreSQL stores (both migrate to it when they
@@ -163,7 +167,9 @@ pub(crate) fn rate_quota(retry_after: Duration) -> ServerError {
     }
 }
 
-/// How long until an empty bucket holding `tokens` (< 1) has one token again.
+/// How long until an empty bucket holding `tokens` (< 1) has one token again (the SQL stores'
+/// buckets).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn refill_wait(tokens: f64, rate: RateQuota) -> Duration {
     let secs = ((1.0 - tokens).max(0.0) / rate.per_second).clamp(0.001, 86_400.0 * 365.0);
     Duration::from_secs_f64(secs)

@@ -14,6 +14,7 @@
 //! its already-resolved limits (the API node refused anything above the tenant's maxima); the
 //! worker's pool clamps them to its own tenant maxima anyway.
 
+#[cfg(feature = "nats")]
 pub mod nats;
 
 use std::collections::HashMap;
