@@ -36,12 +36,20 @@ pub struct WorkerArgs {
     /// Log format.
     #[arg(long, value_parser = ["text", "json"], default_value = "text")]
     pub log_format: String,
+    /// Check the configuration and the flags, print what the worker node would do and exit
+    /// (without connecting to the broker or starting the pool).
+    #[arg(long)]
+    pub check: bool,
 }
 
 impl WorkerArgs {
     /// True when this is the pool's internal worker process (no option given).
     pub fn is_pool_worker(&self) -> bool {
-        self.queue.is_none() && self.config.is_none() && self.workers.is_none() && self.isolation.is_none()
+        self.queue.is_none()
+            && self.config.is_none()
+            && self.workers.is_none()
+            && self.isolation.is_none()
+            && !self.check
     }
 }
 
@@ -72,6 +80,28 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<u8> {
         anyhow::bail!("--workers must be positive for a worker node");
     }
     config.validate()?;
+    if args.check {
+        let pool = config.pool_config();
+        let cluster = &config.cluster;
+        println!(
+            "worker node: queue {}, stream {}, consumer {}, {} pool workers, {} isolation",
+            cluster.queue.as_deref().unwrap_or_default(),
+            cluster.stream,
+            sandvm_server::queue::nats::CONSUMER,
+            pool.workers,
+            format!("{:?}", pool.isolation).to_lowercase()
+        );
+        for t in config.resolved_tenants()? {
+            println!(
+                "tenant {}: max timeout {:?}, max memory {} MiB",
+                t.name,
+                t.max_limits.timeout,
+                t.max_limits.memory >> 20
+            );
+        }
+        println!("configuration ok");
+        return Ok(0);
+    }
     let format = if args.log_format == "json" { LogFormat::Json } else { LogFormat::Text };
     init_logging(&args.log, format);
     let tenants: HashMap<String, sandvm_pool::TenantConfig> =

@@ -549,6 +549,47 @@ fn worker_lost_after_max_deliver_and_503_busy_over_the_queue_depth() {
     assert_eq!(values, ["queued 0", "queued 1"]);
 }
 
+/// The repository's deployment file for worker nodes, `deploy/systemd/sandvm-worker.service`:
+/// its `ExecStart` (with the built binary and a temporary configuration whose `[cluster] queue`
+/// names a throwaway broker) starts a worker node that runs an API node's jobs, and stops with
+/// exit code 0 on SIGTERM.
+#[test]
+fn the_worker_unit_starts_a_working_worker_node() {
+    let Some(broker) = Broker::start() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path());
+    // The unit names no queue: the configuration's [cluster] table does.
+    let text = std::fs::read_to_string(&config).expect("config");
+    let text = text.replacen("[cluster]\n", &format!("[cluster]\nqueue = \"{}\"\n", broker.url()), 1);
+    std::fs::write(&config, text).expect("config");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let unit = std::fs::read_to_string(root.join("deploy/systemd/sandvm-worker.service")).expect("unit");
+    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("ExecStart");
+    let argv: Vec<String> = exec
+        .split_whitespace()
+        .map(|w| if w == "/etc/sandvm/sandvm.toml" { config.display().to_string() } else { w.to_string() })
+        .collect();
+    assert_eq!(argv[0], "/usr/local/bin/sandvm", "{argv:?}");
+    assert_eq!(argv[1], "worker", "{argv:?}");
+    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    let mut worker = Node::spawn(&args, "sandvm: worker ready");
+    // The API node runs nothing itself (--workers 0): the answer comes from the unit's worker.
+    let api = Node::api(&config, &broker.url());
+    let body = json!({"code": "[typeof process, 6 * 7]"});
+    let r = http(&api.addr, "POST", "/v1/execute", Some(KEYS[0].1), Some(&body));
+    assert_eq!((r.status, r.json()["value"].clone()), (200, json!(["undefined", 42])), "{}", r.body);
+    // JSON logs (--log-format json) on standard error, naming the job it ran.
+    let ran = wait_for(Duration::from_secs(10), "the worker's log line for the job", || {
+        worker.logs().iter().find(|l| l.contains("running a queued job")).cloned()
+    });
+    let line: Value = serde_json::from_str(&ran).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {ran}"));
+    assert!(line.is_object(), "{line}");
+    let ok = Command::new("kill").args(["-TERM", &worker.child.id().to_string()]).status().expect("kill");
+    assert!(ok.success());
+    let status = wait_exit(&mut worker.child, Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{:?}", worker.logs());
+}
+
 #[test]
 fn bad_queue_urls_and_unreachable_brokers_are_typed_errors() {
     let run = |args: &[&str]| {

@@ -41,6 +41,11 @@ const SKIP_REASONS: &[(&str, &str, &str)] = &[
         "# not run: needs a NATS broker and a network of nodes; crates/sandvm-cli/tests/cluster.rs runs the same commands against a throwaway nats-server.",
         "needs a NATS broker and several long-running nodes (the cluster test runs them)",
     ),
+    (
+        "level-3.md",
+        "# not run: needs a Kubernetes cluster with KEDA, a PostgreSQL and a NATS server with JetStream (-js -m 8222).",
+        "needs a Kubernetes cluster (deploy_kubernetes.rs checks the manifests without one)",
+    ),
 ];
 
 /// Info-string words that keep a block from running.

@@ -25,7 +25,8 @@ use crate::api::{
 use crate::config::{canonical_pack, hash_key, ServerConfig, Tenant};
 use crate::queue::{InProcessQueue, JobBody, JobQueue, QueuedJob};
 use crate::store::{
-    new_id, new_id_with, now_ms, rate_quota, Admission, ExecutionRecord, MemoryStore, ScriptRecord, ScriptStore,
+    cpu_quota, new_id, new_id_with, now_ms, rate_quota, Admission, ExecutionRecord, MemoryStore, ScriptRecord,
+    ScriptStore,
 };
 use crate::telemetry::{self, RunOutcome, TenantTag};
 use crate::ServerError;
@@ -86,9 +87,10 @@ impl AppState {
     }
 
     /// As [`AppState::new`], with another store. When the store is shared
-    /// ([`ScriptStore::is_shared`]: SQLite, PostgreSQL), every job takes a token from the
-    /// tenant's bucket in the store first, and the pool's per-process bucket is off, so that
-    /// every server on one database shares one budget.
+    /// ([`ScriptStore::is_shared`]: SQLite, PostgreSQL), every job checks the tenant's CPU
+    /// budget window and takes a token from the tenant's bucket in the store first, and is
+    /// charged its CPU time there once it ran; the pool's per-process bucket and CPU budget
+    /// are off, so that every server on one database shares one budget of each.
     ///
     /// # Errors
     /// As [`AppState::new`].
@@ -144,6 +146,7 @@ impl AppState {
             let mut pool_tenant = t.pool.clone();
             if store_rate {
                 pool_tenant.rate = None;
+                pool_tenant.cpu_budget = None;
             }
             pool.add_tenant(&t.name, pool_tenant);
             tenants.insert(t.name.clone(), Arc::new(t));
@@ -375,12 +378,20 @@ fn queued(
     Ok(job)
 }
 
-/// Admits a job for the tenant: when the store keeps the rate quota, takes a token from the
-/// tenant's bucket there (429 `rate` with `Retry-After` when it is empty; 503 when the store
-/// is unreachable). Returns the admission time (milliseconds since the epoch).
+/// Admits a job for the tenant: when the store keeps the quotas, checks the tenant's CPU
+/// budget window there (429 `cpu_budget` with `Retry-After` when it is spent), then takes a
+/// token from the tenant's bucket there (429 `rate` with `Retry-After` when it is empty); 503
+/// when the store is unreachable. The same errors as the pool's own quotas give on one node.
+/// Returns the admission time (milliseconds since the epoch).
 async fn admit(state: &AppState, tenant: &Tenant) -> Result<u64, ServerError> {
     let started = now_ms();
-    if let (true, Some(rate)) = (state.0.store.is_shared(), tenant.pool.rate) {
+    let shared = state.0.store.is_shared();
+    if let (true, Some(budget)) = (shared, tenant.pool.cpu_budget) {
+        if let Admission::Refused { retry_after } = state.0.store.charge_cpu(&tenant.name, budget, 0.0).await? {
+            return Err(cpu_quota(retry_after));
+        }
+    }
+    if let (true, Some(rate)) = (shared, tenant.pool.rate) {
         if let Admission::Refused { retry_after } = state.0.store.take_rate_token(&tenant.name, rate).await? {
             return Err(rate_quota(retry_after));
         }
@@ -388,8 +399,11 @@ async fn admit(state: &AppState, tenant: &Tenant) -> Result<u64, ServerError> {
     Ok(started)
 }
 
-/// Appends an admitted job's end to the execution log. A store failure is logged, not
-/// returned: the run happened and its answer goes back to the client.
+/// Charges an admitted job's CPU time to the tenant's CPU budget window in the store (when
+/// the store keeps the quotas and the tenant has a budget; a job ended at its hard deadline
+/// is charged its wall-clock time, as the pool reports it), then appends the job's end to the
+/// execution log. A store failure is logged, not returned: the run happened and its answer
+/// goes back to the client.
 async fn log_run(
     state: &AppState,
     tenant: &Tenant,
@@ -397,6 +411,12 @@ async fn log_run(
     started_ms: u64,
     result: Result<&sandvm_pool::Outcome, &ServerError>,
 ) {
+    if let (true, Some(budget), Ok(o)) = (state.0.store.is_shared(), tenant.pool.cpu_budget, result) {
+        if let Err(e) = state.0.store.charge_cpu(&tenant.name, budget, o.report.stats.cpu_ms).await {
+            counter!(telemetry::names::CPU_CHARGE_FAILURES).increment(1);
+            tracing::warn!(error = %e, tenant = %tenant.name, "CPU budget: the store refused the charge");
+        }
+    }
     let (outcome, wall_ms, cpu_ms, queue_ms) = match result {
         Ok(o) => {
             (o.error_kind().unwrap_or("ok").to_string(), o.report.stats.wall_ms, o.report.stats.cpu_ms, o.queue_ms)

@@ -10,7 +10,10 @@
 //! compiles a stored script into its own pool the first time it runs it there. It also keeps
 //! the tenants' usage: the **rate quota** (a token bucket per tenant, taken atomically before a
 //! job is admitted, so that every API node on one database draws from one budget; SQLite keeps
-//! it across restarts) and the **execution log** (one row per run: id, tenant, job kind,
+//! it across restarts), the **CPU budget** (CPU milliseconds per window per tenant, checked
+//! before a job is admitted and charged with the job's CPU time after it ran, each in one
+//! atomic statement, so that a budget spent through one API node is spent for all) and the
+//! **execution log** (one row per run: id, tenant, job kind,
 //! outcome, timings; never code, input or results).
 
 use std::collections::{HashMap, VecDeque};
@@ -19,7 +22,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use sandvm_pool::RateQuota;
+use sandvm_pool::{CpuBudget, RateQuota};
 use serde::Serialize;
 
 use crate::ServerError;
@@ -36,7 +39,7 @@ pub use sqlite::{SqliteStore, DATABASE_FILE, DEFAULT_BUSY_TIMEOUT};
 
 /// The newest schema version of the SQLite and PostgreSQL stores (both migrate to it when they
 /// open, and refuse a database whose version is newer).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// A boxed future returned by [`ScriptStore`] methods.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ServerError>> + Send + 'a>>;
@@ -80,7 +83,7 @@ pub struct ExecutionRecord {
     pub queue_ms: f64,
 }
 
-/// The answer of [`ScriptStore::take_rate_token`].
+/// The answer of [`ScriptStore::take_rate_token`] and [`ScriptStore::charge_cpu`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Admission {
     /// A token was taken: the job may run.
@@ -137,6 +140,18 @@ pub trait ScriptStore: Send + Sync + 'static {
     /// # Errors
     /// A backend error ([`ServerError::StoreUnavailable`] when the database is unreachable).
     fn take_rate_token<'a>(&'a self, tenant: &'a str, rate: RateQuota) -> StoreFuture<'a, Admission>;
+    /// Charges `cpu_ms` CPU milliseconds to the tenant's CPU budget window and says whether
+    /// the window had budget left *before* this charge, atomically (one statement in the SQL
+    /// stores): concurrent callers on any node sharing the store see one window. The window
+    /// starts at the tenant's first charge and rolls over every `budget.window` (the store's
+    /// clock: the database's for PostgreSQL), emptying it. The server calls it with
+    /// `cpu_ms = 0` to admit a job ([`Admission::Refused`] once the window holds
+    /// `budget.cpu_ms` or more, with the time left until the window rolls over), and with the
+    /// job's CPU time once it ran, as the pool does for its per-process budget.
+    ///
+    /// # Errors
+    /// A backend error ([`ServerError::StoreUnavailable`] when the database is unreachable).
+    fn charge_cpu<'a>(&'a self, tenant: &'a str, budget: CpuBudget, cpu_ms: f64) -> StoreFuture<'a, Admission>;
     /// Appends a run to the execution log.
     ///
     /// # Errors
@@ -165,6 +180,41 @@ pub(crate) fn rate_quota(retry_after: Duration) -> ServerError {
         message: "the tenant is over its rate quota".into(),
         retry_after: Some(retry_after),
     }
+}
+
+/// The error of a spent CPU budget window.
+pub(crate) fn cpu_quota(retry_after: Duration) -> ServerError {
+    ServerError::QuotaExceeded {
+        reason: "cpu_budget".into(),
+        message: "the tenant is over its cpu_budget quota".into(),
+        retry_after: Some(retry_after),
+    }
+}
+
+/// The answer of a CPU budget charge: admitted when the window held less than the budget
+/// before the charge; otherwise refused until the window (which started at `window_start_ms`)
+/// rolls over, as seen at `now_ms`.
+pub(crate) fn cpu_admission(admitted: bool, window_start_ms: i64, now_ms: i64, budget: CpuBudget) -> Admission {
+    if admitted {
+        return Admission::Admitted;
+    }
+    let window = i64::try_from(budget.window.as_millis()).unwrap_or(i64::MAX);
+    let left = window_start_ms.saturating_add(window).saturating_sub(now_ms).max(1);
+    Admission::Refused { retry_after: Duration::from_millis(u64::try_from(left).unwrap_or(1)) }
+}
+
+/// A charge as stored: finite and not negative (anything else charges nothing).
+pub(crate) fn charge_of(cpu_ms: f64) -> f64 {
+    if cpu_ms.is_finite() {
+        cpu_ms.max(0.0)
+    } else {
+        0.0
+    }
+}
+
+/// A CPU budget window's length in milliseconds, at least 1, for the SQL stores.
+pub(crate) fn window_ms(budget: CpuBudget) -> i64 {
+    i64::try_from(budget.window.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
 /// How long until an empty bucket holding `tokens` (< 1) has one token again (the SQL stores'
@@ -196,11 +246,15 @@ pub const MEMORY_LOG_CAPACITY: usize = 10_000;
 
 /// The in-memory [`ScriptStore`] (lost on restart; one server only). Its execution log keeps
 /// the last [`MEMORY_LOG_CAPACITY`] runs; it does not keep the rate quota (the pool's
-/// per-process token bucket does).
+/// per-process token bucket does). Its CPU budget windows ([`ScriptStore::charge_cpu`])
+/// work as the SQL stores' do, but the server does not use them (the pool's per-process
+/// budget applies, see [`ScriptStore::is_shared`]).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     tenants: RwLock<HashMap<String, HashMap<String, Arc<ScriptRecord>>>>,
     log: Mutex<VecDeque<ExecutionRecord>>,
+    /// Tenant → (window start, CPU milliseconds used in it).
+    cpu: Mutex<HashMap<String, (i64, f64)>>,
 }
 
 impl MemoryStore {
@@ -258,6 +312,22 @@ impl ScriptStore for MemoryStore {
     fn take_rate_token<'a>(&'a self, _tenant: &'a str, _rate: RateQuota) -> StoreFuture<'a, Admission> {
         // Not asked (see `is_shared`): the pool's bucket applies.
         Box::pin(async { Ok(Admission::Admitted) })
+    }
+
+    fn charge_cpu<'a>(&'a self, tenant: &'a str, budget: CpuBudget, cpu_ms: f64) -> StoreFuture<'a, Admission> {
+        Box::pin(async move {
+            let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
+            let window = window_ms(budget);
+            let mut m = self.cpu.lock().unwrap_or_else(|p| p.into_inner());
+            let (start, used) = m.entry(tenant.to_string()).or_insert((now, 0.0));
+            if now - *start >= window {
+                *start = now - (now - *start) % window;
+                *used = 0.0;
+            }
+            let admitted = *used < budget.cpu_ms as f64;
+            *used += charge_of(cpu_ms);
+            Ok(cpu_admission(admitted, *start, now, budget))
+        })
     }
 
     fn log_execution(&self, record: ExecutionRecord) -> StoreFuture<'_, ()> {
@@ -324,5 +394,33 @@ mod tests {
         let id = new_id().expect("id");
         assert_eq!(id.len(), 26);
         assert_ne!(id, new_id().expect("id"));
+    }
+
+    #[tokio::test]
+    async fn the_cpu_budget_window_is_checked_before_and_charged_after() {
+        let s = MemoryStore::new();
+        let budget = CpuBudget { cpu_ms: 100, window: Duration::from_secs(3600) };
+        assert_eq!(s.charge_cpu("a", budget, 0.0).await.expect("check"), Admission::Admitted);
+        // Admitted while below the budget before the charge, even if the charge goes over.
+        assert_eq!(s.charge_cpu("a", budget, 60.0).await.expect("charge"), Admission::Admitted);
+        assert_eq!(s.charge_cpu("a", budget, 60.0).await.expect("charge"), Admission::Admitted);
+        // A charge that is not a number charges nothing (and the window is spent).
+        assert!(matches!(s.charge_cpu("a", budget, f64::NAN).await, Ok(Admission::Refused { .. })));
+        match s.charge_cpu("a", budget, 0.0).await.expect("check") {
+            Admission::Refused { retry_after } => {
+                assert!(retry_after > Duration::from_secs(3500) && retry_after <= Duration::from_secs(3600))
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // Another tenant has its own window.
+        assert_eq!(s.charge_cpu("b", budget, 0.0).await.expect("check"), Admission::Admitted);
+        // A window that has passed is empty again.
+        let short = CpuBudget { cpu_ms: 1, window: Duration::from_secs(1) };
+        s.charge_cpu("c", short, 5.0).await.expect("charge");
+        assert!(matches!(s.charge_cpu("c", short, 0.0).await, Ok(Admission::Refused { .. })));
+        sandvm_testkit::wait_until_async_with(Duration::from_secs(10), "the window rolls over", || async {
+            s.charge_cpu("c", short, 0.0).await.expect("check") == Admission::Admitted
+        })
+        .await;
     }
 }

@@ -55,6 +55,8 @@ pub mod names {
     pub const MAX_ABANDONED_THREADS: &str = "sandvm_max_abandoned_threads";
     /// Counter of runs the store refused to add to the execution log.
     pub const EXECUTION_LOG_FAILURES: &str = "sandvm_execution_log_failures_total";
+    /// Counter of runs whose CPU time the store refused to charge to the tenant's CPU budget.
+    pub const CPU_CHARGE_FAILURES: &str = "sandvm_cpu_charge_failures_total";
 }
 
 /// The request id header, set on every response (taken from the request when it is sane).

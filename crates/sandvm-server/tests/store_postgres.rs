@@ -1,6 +1,6 @@
 //! Two API nodes (two `AppState`s) on one real PostgreSQL, started by the test harness
 //! (`common::postgres`) on a free loopback port in a temporary directory: stored scripts are
-//! shared and survive a restart, the rate quota is shared, every run is logged (without code
+//! shared and survive a restart, the rate quota and the CPU budget are shared, every run is logged (without code
 //! or results), and a database that goes away makes the API answer 503 with `Retry-After`
 //! quickly, then recover by itself.
 //!
@@ -16,7 +16,8 @@ use axum::http::{header, StatusCode};
 use common::postgres::Postgres;
 use common::*;
 use sandvm_server::{
-    router, AppState, PostgresOptions, PostgresStore, ScriptRecord, ScriptStore, ServerConfig, ServerError,
+    router, store::Admission, AppState, PostgresOptions, PostgresStore, ScriptRecord, ScriptStore, ServerConfig,
+    ServerError,
 };
 use serde_json::json;
 
@@ -64,7 +65,7 @@ async fn two_nodes_share_scripts_and_the_log_and_survive_a_restart() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [sandvm_server::store::SCHEMA_VERSION]);
+    assert_eq!(versions, (1..=sandvm_server::store::SCHEMA_VERSION).collect::<Vec<_>>());
 
     let secret = "'marker-9d1e:' + (6 * 7)";
     let r = send(&app_a, post("/v1/scripts", Some(KEY_A), &json!({"code": secret}))).await;
@@ -215,6 +216,75 @@ async fn the_rate_quota_is_shared_by_both_nodes() {
     }
     a.shutdown().await;
     b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cpu_budget_spent_through_one_node_is_spent_on_the_other() {
+    let Some(pg) = Postgres::start() else { return };
+    let single = single_node_cpu_budget_refusal(KEY_A, KEY_B).await;
+    let single_message = assert_cpu_budget_refusal(&single);
+    let cfg = || with_cpu_budget(config(None));
+    let ((a, app_a), (b, app_b)) = tokio::join!(node(&pg.url, cfg()), node(&pg.url, cfg()));
+    // The window has budget: both nodes admit a cheap job.
+    for app in [&app_a, &app_b] {
+        let r = send(app, post("/v1/execute", Some(KEY_A), &json!({"code": "1"}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let spent = burn_the_cpu_budget(&app_a, KEY_A).await;
+    // Node B never ran the expensive job; it refuses as a single node does.
+    let r = send(&app_b, post("/v1/execute", Some(KEY_A), &json!({"code": "1"}))).await;
+    assert_eq!(assert_cpu_budget_refusal(&r), single_message);
+    let r = send(&app_a, post("/v1/templates/render", Some(KEY_A), &json!({"template": "x"}))).await;
+    assert_eq!(assert_cpu_budget_refusal(&r), single_message);
+    // Tenant b has no budget; a's refusals were not charged, and the window holds what ran.
+    for app in [&app_a, &app_b] {
+        assert_eq!(send(app, post("/v1/execute", Some(KEY_B), &json!({"code": "1"}))).await.status, StatusCode::OK);
+    }
+    let db = sql(&pg.url).await;
+    let row = db.query_one("SELECT used_ms FROM sandvm_cpu_windows WHERE tenant = 'a'", &[]).await.expect("window");
+    let used: f64 = row.get(0);
+    assert!(used >= spent && used < spent + 100.0, "window {used} ms, the expensive job {spent} ms");
+    let n: i64 = db.query_one("SELECT count(*) FROM sandvm_cpu_windows", &[]).await.expect("count").get(0);
+    assert_eq!(n, 1, "only tenant a has a budget");
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_cpu_charges_on_two_stores_all_count() {
+    let Some(pg) = Postgres::start() else { return };
+    let (s1, s2) = tokio::join!(
+        PostgresStore::connect(&pg.url, PostgresOptions::default()),
+        PostgresStore::connect(&pg.url, PostgresOptions::default())
+    );
+    let stores = [Arc::new(s1.expect("store 1")), Arc::new(s2.expect("store 2"))];
+    let budget = sandvm_pool::CpuBudget { cpu_ms: 100, window: Duration::from_secs(3600) };
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let s = stores[i % 2].clone();
+        tasks.push(tokio::spawn(async move { s.charge_cpu("a", budget, 9.0).await }));
+    }
+    let mut admitted = 0;
+    for t in tasks {
+        if t.await.expect("task").expect("charge") == Admission::Admitted {
+            admitted += 1;
+        }
+    }
+    // Serialised on the tenant's row: the charges that found less than 100 ms in the window
+    // before them are those that found 0, 9, ..., 99.
+    assert_eq!(admitted, 12);
+    // 20 × 9 ms = 180 ms were charged, none lost: the window is spent on both.
+    for s in &stores {
+        match s.charge_cpu("a", budget, 0.0).await.expect("check") {
+            Admission::Refused { retry_after } => assert!(retry_after > Duration::from_secs(3500), "{retry_after:?}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    let db = sql(&pg.url).await;
+    let used: f64 =
+        db.query_one("SELECT used_ms FROM sandvm_cpu_windows WHERE tenant = 'a'", &[]).await.expect("window").get(0);
+    assert!((used - 180.0).abs() < 1e-6, "{used}");
+    assert_eq!(stores[1].charge_cpu("b", budget, 0.0).await.expect("check"), Admission::Admitted);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

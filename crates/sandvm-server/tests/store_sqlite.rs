@@ -1,5 +1,6 @@
 //! The embedded SQLite store: stored scripts survive a restart, tenants stay isolated, the
-//! `max_scripts` quota holds under concurrent inserts, the rate bucket persists, every run is
+//! `max_scripts` quota holds under concurrent inserts, the rate bucket and the CPU budget
+//! window persist (and are shared by two servers on one file), every run is
 //! logged, and a hostile data directory or database file is a typed error.
 
 mod common;
@@ -142,6 +143,28 @@ async fn the_rate_bucket_persists_across_a_restart() {
     // Refused requests are not runs: one logged run since the restart, three in all.
     assert_eq!(state.store().executions("a", 10).await.expect("log").len(), 3);
     state.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cpu_budget_is_shared_by_two_servers_on_one_file_and_persists() {
+    let single = single_node_cpu_budget_refusal(KEY_A, KEY_B).await;
+    let single_message = assert_cpu_budget_refusal(&single);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, app_a) = node(tmp.path(), with_cpu_budget(config(None)));
+    let (b, app_b) = node(tmp.path(), with_cpu_budget(config(None)));
+    assert_eq!(send(&app_b, post("/v1/execute", Some(KEY_A), &json!({"code": "1"}))).await.status, StatusCode::OK);
+    burn_the_cpu_budget(&app_a, KEY_A).await;
+    let r = send(&app_b, post("/v1/execute", Some(KEY_A), &json!({"code": "1"}))).await;
+    assert_eq!(assert_cpu_budget_refusal(&r), single_message);
+    assert_eq!(send(&app_b, post("/v1/execute", Some(KEY_B), &json!({"code": "1"}))).await.status, StatusCode::OK);
+    a.shutdown().await;
+    b.shutdown().await;
+    drop((app_a, app_b));
+    // The window is in the file: a restarted server still refuses.
+    let (c, app_c) = node(tmp.path(), with_cpu_budget(config(None)));
+    let r = send(&app_c, post("/v1/templates/render", Some(KEY_A), &json!({"template": "x"}))).await;
+    assert_eq!(assert_cpu_budget_refusal(&r), single_message);
+    c.shutdown().await;
 }
 
 #[test]

@@ -74,8 +74,9 @@ pub const PUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
 const PULL_EXPIRES: Duration = Duration::from_secs(2);
 /// How long a worker waits for the API node to take a result.
 const RESULT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The durable consumer shared by the workers.
-const CONSUMER: &str = "sandvm-workers";
+/// The durable pull consumer shared by the workers (a KEDA `nats-jetstream` scaler watches
+/// its pending messages; see `deploy/kubernetes/`).
+pub const CONSUMER: &str = "sandvm-workers";
 /// Slack added to a job's lease on top of its hard deadline and grace.
 const LEASE_SLACK: Duration = Duration::from_secs(1);
 /// A job's timeout when it has none (for its lease).

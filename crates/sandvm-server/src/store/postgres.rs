@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use sandvm_pool::RateQuota;
+use sandvm_pool::{CpuBudget, RateQuota};
 use tokio_postgres::NoTls;
 
 use super::{
-    refill_wait, scripts_quota, Admission, ExecutionRecord, ScriptRecord, ScriptStore, StoreFuture, SCHEMA_VERSION,
+    charge_of, cpu_admission, refill_wait, scripts_quota, window_ms, Admission, ExecutionRecord, ScriptRecord,
+    ScriptStore, StoreFuture, SCHEMA_VERSION,
 };
 use crate::ServerError;
 
@@ -21,7 +22,8 @@ const MIGRATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Schema migrations, in order: migration `i` takes the schema from version `i` to `i + 1`
 /// (recorded in `sandvm_schema_version`). Every table is prefixed `sandvm_`, so the database
 /// may hold other applications' tables.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE sandvm_scripts (
         tenant text NOT NULL,
         id text NOT NULL,
@@ -53,7 +55,17 @@ const MIGRATIONS: &[&str] = &["
         queue_ms double precision NOT NULL
     );
     CREATE INDEX sandvm_executions_by_tenant ON sandvm_executions (tenant, seq);
-"];
+",
+    "
+    CREATE TABLE sandvm_cpu_windows (
+        tenant text PRIMARY KEY,
+        window_start_ms bigint NOT NULL,
+        used_ms double precision NOT NULL,
+        updated_ms bigint NOT NULL,
+        admitted boolean NOT NULL
+    );
+",
+];
 
 /// Connection settings of a [`PostgresStore`].
 #[derive(Debug, Clone, PartialEq)]
@@ -384,6 +396,37 @@ impl ScriptStore for PostgresStore {
             } else {
                 Admission::Refused { retry_after: refill_wait(tokens, rate) }
             })
+        })
+    }
+
+    fn charge_cpu<'a>(&'a self, tenant: &'a str, budget: CpuBudget, cpu_ms: f64) -> StoreFuture<'a, Admission> {
+        Box::pin(async move {
+            let (limit, charge, window) = (budget.cpu_ms as f64, charge_of(cpu_ms), window_ms(budget));
+            // One statement on the database's clock: the upsert locks the tenant's row, rolls
+            // the window over when it has passed (keeping windows aligned to the first), says
+            // whether the window held less than the budget before this charge, and adds it.
+            const ROLL: &str = "excluded.updated_ms - w.window_start_ms >= $4::bigint";
+            let sql = format!(
+                "INSERT INTO sandvm_cpu_windows AS w (tenant, window_start_ms, used_ms, updated_ms, admitted)
+                 VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint, $3::float8,
+                         (extract(epoch FROM clock_timestamp()) * 1000)::bigint, 0 < $2::float8)
+                 ON CONFLICT (tenant) DO UPDATE SET
+                   window_start_ms = CASE WHEN {ROLL}
+                     THEN excluded.updated_ms - mod(excluded.updated_ms - w.window_start_ms, $4::bigint)
+                     ELSE w.window_start_ms END,
+                   used_ms = CASE WHEN {ROLL} THEN 0 ELSE w.used_ms END + $3::float8,
+                   admitted = CASE WHEN {ROLL} THEN 0 ELSE w.used_ms END < $2::float8,
+                   updated_ms = excluded.updated_ms
+                 RETURNING admitted, window_start_ms, updated_ms"
+            );
+            let (admitted, start, now): (bool, i64, i64) = self
+                .with(async |c| {
+                    let st = c.prepare_cached(&sql).await?;
+                    let row = c.query_one(&st, &[&tenant, &limit, &charge, &window]).await?;
+                    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+                })
+                .await?;
+            Ok(cpu_admission(admitted, start, now, budget))
         })
     }
 

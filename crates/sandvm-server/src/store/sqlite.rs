@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
-use sandvm_pool::RateQuota;
+use sandvm_pool::{CpuBudget, RateQuota};
 
 use super::{
-    now_ms, refill_wait, scripts_quota, Admission, ExecutionRecord, ScriptRecord, ScriptStore, StoreFuture,
-    SCHEMA_VERSION,
+    charge_of, cpu_admission, now_ms, refill_wait, scripts_quota, window_ms, Admission, ExecutionRecord, ScriptRecord,
+    ScriptStore, StoreFuture, SCHEMA_VERSION,
 };
 use crate::ServerError;
 
@@ -22,7 +22,8 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Schema migrations, in order: migration `i` takes the schema from version `i` to `i + 1`
 /// (`PRAGMA user_version`).
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE scripts (
         tenant TEXT NOT NULL,
         id TEXT NOT NULL,
@@ -50,7 +51,17 @@ const MIGRATIONS: &[&str] = &["
         queue_ms REAL NOT NULL
     );
     CREATE INDEX executions_by_tenant ON executions (tenant, seq);
-"];
+",
+    "
+    CREATE TABLE cpu_windows (
+        tenant TEXT PRIMARY KEY,
+        window_start_ms INTEGER NOT NULL,
+        used_ms REAL NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        admitted INTEGER NOT NULL
+    ) WITHOUT ROWID;
+",
+];
 
 /// The [`ScriptStore`] in one SQLite file (WAL mode, a busy timeout), persistent across
 /// restarts. Statements run on the blocking thread pool, never on the async runtime's
@@ -308,6 +319,35 @@ impl ScriptStore for SqliteStore {
             } else {
                 Admission::Refused { retry_after: refill_wait(tokens, rate) }
             })
+        }))
+    }
+
+    fn charge_cpu<'a>(&'a self, tenant: &'a str, budget: CpuBudget, cpu_ms: f64) -> StoreFuture<'a, Admission> {
+        let (path, tenant) = (self.path.clone(), tenant.to_string());
+        Box::pin(self.call(move |c| {
+            let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
+            let (limit, charge, window) = (budget.cpu_ms as f64, charge_of(cpu_ms), window_ms(budget));
+            // One statement (SQLite serialises writers): roll the window over when it has
+            // passed, say whether it held less than the budget before this charge, add it.
+            const ROLL: &str = "excluded.updated_ms - cpu_windows.window_start_ms >= ?4";
+            const USED: &str =
+                "CASE WHEN excluded.updated_ms - cpu_windows.window_start_ms >= ?4 THEN 0 ELSE cpu_windows.used_ms END";
+            let sql = format!(
+                "INSERT INTO cpu_windows (tenant, window_start_ms, used_ms, updated_ms, admitted)
+                 VALUES (?1, ?5, ?3, ?5, 0 < ?2)
+                 ON CONFLICT (tenant) DO UPDATE SET
+                   window_start_ms = CASE WHEN {ROLL}
+                     THEN excluded.updated_ms - (excluded.updated_ms - cpu_windows.window_start_ms) % ?4
+                     ELSE cpu_windows.window_start_ms END,
+                   used_ms = {USED} + ?3,
+                   admitted = ({USED} < ?2),
+                   updated_ms = excluded.updated_ms
+                 RETURNING admitted, window_start_ms, updated_ms"
+            );
+            let (admitted, start, now): (bool, i64, i64) = c
+                .query_row(&sql, params![tenant, limit, charge, window, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(|e| request_err(&path, e))?;
+            Ok(cpu_admission(admitted, start, now, budget))
         }))
     }
 

@@ -86,3 +86,46 @@ pub fn two_tenants(rate: Option<(f64, u32)>, key_a: &str, key_b: &str) -> Server
         ..Default::default()
     }
 }
+
+/// The CPU budget of [`with_cpu_budget`]: milliseconds per window.
+pub const CPU_BUDGET_MS: u64 = 20;
+
+/// `config` with a CPU budget of [`CPU_BUDGET_MS`] per hour for tenant `a` (the first).
+pub fn with_cpu_budget(mut config: ServerConfig) -> ServerConfig {
+    config.tenants[0].quotas.cpu_ms_per_window = Some(CPU_BUDGET_MS);
+    config.tenants[0].quotas.cpu_window_ms = 3_600_000;
+    config
+}
+
+/// Runs a job of tenant `a` (`key_a`) that burns more CPU than [`CPU_BUDGET_MS`] through
+/// `spend`, which the window admits; returns the CPU milliseconds it reports.
+pub async fn burn_the_cpu_budget(spend: &Router, key_a: &str) -> f64 {
+    let burn = serde_json::json!({"code": "let x = 0; for (let i = 0; i < 2e7; i++) x += i; x", "timeout_ms": 5000});
+    let r = send(spend, post("/v1/execute", Some(key_a), &burn)).await;
+    assert_eq!((r.status, r.json()["status"].clone()), (StatusCode::OK, serde_json::json!("ok")), "{}", r.text);
+    let cpu = r.json()["stats"]["cpu_ms"].as_f64().expect("cpu_ms");
+    assert!(cpu > CPU_BUDGET_MS as f64, "the job used {cpu} ms, not enough to spend the budget");
+    cpu
+}
+
+/// Asserts that `r` is the refusal of a spent CPU budget window of an hour: 429
+/// `quota_exceeded` naming `cpu_budget`, with a `Retry-After` within the hour. Returns the
+/// error's message.
+pub fn assert_cpu_budget_refusal(r: &Reply) -> String {
+    assert_eq!((r.status, r.kind().as_str()), (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"), "{}", r.text);
+    let wait: u64 = r.headers[header::RETRY_AFTER].to_str().expect("ascii").parse().expect("seconds");
+    assert!((3000..=3600).contains(&wait), "Retry-After {wait}");
+    let message = r.json()["error"]["message"].as_str().expect("message").to_string();
+    assert!(message.contains("cpu_budget"), "{message}");
+    message
+}
+
+/// The refusal a single node (in-memory store, the pool's own CPU window) gives once tenant
+/// `a`'s CPU budget is spent: what a cluster's nodes must answer too.
+pub async fn single_node_cpu_budget_refusal(key_a: &str, key_b: &str) -> Reply {
+    let (state, single) = app(with_cpu_budget(two_tenants(None, key_a, key_b)));
+    burn_the_cpu_budget(&single, key_a).await;
+    let r = send(&single, post("/v1/execute", Some(key_a), &serde_json::json!({"code": "1"}))).await;
+    state.shutdown().await;
+    r
+}
