@@ -30,7 +30,7 @@ use crate::ServerError;
 mod postgres;
 mod sqlite;
 
-pub use postgres::{PostgresOptions, PostgresStore};
+pub use postgres::{check_url as check_postgres_url, PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteStore, DATABASE_FILE, DEFAULT_BUSY_TIMEOUT};
 
 /// The newest schema version of the SQLite and PostgreSQL stores (both migrate to it when they
