@@ -148,12 +148,23 @@ impl Node {
     }
 
     fn worker(config: &Path, queue: &str, workers: usize) -> Node {
+        Node::worker_with(config, queue, workers, &[])
+    }
+
+    fn worker_with(config: &Path, queue: &str, workers: usize, extra: &[&str]) -> Node {
         let config = config.to_str().expect("utf-8 path");
         let n = workers.to_string();
-        Node::spawn(
-            &["worker", "--config", config, "--queue", queue, "--workers", &n, "--log", "info"],
-            "sandvm: worker ready",
-        )
+        let mut args = vec!["worker", "--config", config, "--queue", queue, "--workers", &n, "--log", "info"];
+        args.extend_from_slice(extra);
+        Node::spawn(&args, "sandvm: worker ready")
+    }
+
+    /// The metrics address a worker started with `--metrics-addr` printed on its ready line.
+    fn metrics_addr(&self) -> String {
+        self.addr
+            .split_once("metrics on http://")
+            .map(|(_, a)| a.trim_end_matches(')').to_string())
+            .unwrap_or_else(|| panic!("no metrics address on the ready line: {:?}", self.addr))
     }
 
     /// Standard error lines so far.
@@ -366,7 +377,8 @@ fn a_killed_workers_job_completes_on_another_worker_exactly_once() {
     let config = write_config(dir.path());
     let url = broker.url();
     let api = Node::api(&config, &url);
-    let mut workers: Vec<Node> = (0..2).map(|_| Node::worker(&config, &url, 1)).collect();
+    let metrics = ["--metrics-addr", "127.0.0.1:0"];
+    let mut workers: Vec<Node> = (0..2).map(|_| Node::worker_with(&config, &url, 1, &metrics)).collect();
     let addr = api.addr.clone();
     let body = json!({
         "code": "const t0 = Date.now(); while (Date.now() - t0 < 2000) {} 'finished ' + tag",
@@ -395,6 +407,15 @@ fn a_killed_workers_job_completes_on_another_worker_exactly_once() {
     assert!(reruns[0].contains("delivered=2"), "{reruns:?}");
     let ready = http(&api.addr, "GET", "/readyz", None, None).json();
     assert_eq!(ready["queue"]["pending"], 0, "{ready}");
+    // The survivor's metrics count the job as taken, redelivered and (once the result is
+    // taken) acknowledged.
+    let maddr = workers[other].metrics_addr();
+    let text = wait_for(Duration::from_secs(10), "the survivor's ack in its metrics", || {
+        let m = http(&maddr, "GET", "/metrics", None, None);
+        (sample(&m.body, sandvm_server::queue::nats::worker_names::ACKED, None) == 1.0).then_some(m.body)
+    });
+    assert_eq!(sample(&text, sandvm_server::queue::nats::worker_names::TAKEN, None), 1.0, "{text}");
+    assert_eq!(sample(&text, sandvm_server::queue::nats::worker_names::REDELIVERED, None), 1.0, "{text}");
 }
 
 #[test]
@@ -579,8 +600,7 @@ fn the_worker_unit_starts_a_working_worker_node() {
     let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
     assert!(args.windows(2).any(|w| w == ["--metrics-addr", "127.0.0.1:0"]), "{argv:?}");
     let mut worker = Node::spawn(&args, "sandvm: worker ready");
-    let maddr = worker.addr.split_once("metrics on http://").map(|(_, a)| a.trim_end_matches(')').to_string());
-    let maddr = maddr.unwrap_or_else(|| panic!("no metrics address on the ready line: {:?}", worker.addr));
+    let maddr = worker.metrics_addr();
     assert_eq!(http(&maddr, "GET", "/healthz", None, None).status, 200);
     // The API node runs nothing itself (--workers 0): the answer comes from the unit's worker.
     let api = Node::api(&config, &broker.url());
@@ -669,11 +689,7 @@ fn a_worker_serves_metrics_where_its_job_counters_move() {
         ],
         "sandvm: worker ready",
     );
-    let maddr = worker
-        .addr
-        .split_once("metrics on http://")
-        .map(|(_, a)| a.trim_end_matches(')').to_string())
-        .unwrap_or_else(|| panic!("no metrics address on the ready line: {:?}", worker.addr));
+    let maddr = worker.metrics_addr();
     let health = http(&maddr, "GET", "/healthz", None, None);
     assert_eq!((health.status, health.json()), (200, json!({"status": "ok"})), "{}", health.body);
     let before = http(&maddr, "GET", "/metrics", None, None);
