@@ -3,6 +3,11 @@
 //! `sandvm_server::queue::nats`). Without `--queue` (and without a `--config` that names
 //! one) `sandvm worker` is the pool's internal worker process (frames on standard
 //! input/output), as process isolation starts it.
+//!
+//! `--metrics-addr HOST:PORT` (or `[cluster] worker_metrics_addr`; default off) serves
+//! `GET /metrics` and `GET /healthz` (`sandvm_server::telemetry::worker_metrics_router`).
+//! `--store URL` (or `[cluster] store`) is checked and otherwise unused: the API nodes own
+//! the execution log and the tenants' CPU charges.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use sandvm_server::telemetry::{init_logging, LogFormat};
-use sandvm_server::ServerConfig;
+use sandvm_server::{ServerConfig, ServerError};
 
 /// Arguments of `sandvm worker`.
 #[derive(clap::Args, Debug)]
@@ -24,6 +29,19 @@ pub struct WorkerArgs {
     /// default tenant settings).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// A PostgreSQL URL (`postgres://user@host:port/dbname`), overriding `cluster.store`.
+    /// Accepted so that API and worker nodes can share one command line and one
+    /// configuration; it is checked (a malformed URL is refused) but a worker node does not
+    /// connect to it: the API node that enqueued a job writes its execution-log row and
+    /// charges the tenant's CPU budget when the result comes back.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Serve `GET /metrics` (Prometheus: the pool's metrics and the worker's job counters)
+    /// and `GET /healthz` on this address (`HOST:PORT`; port 0 picks a free one, printed on
+    /// the ready line), overriding `cluster.worker_metrics_addr`. By default, none: the
+    /// worker node serves no HTTP.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Number of pool workers (jobs run at once), overriding the configuration.
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
@@ -47,6 +65,8 @@ impl WorkerArgs {
     pub fn is_pool_worker(&self) -> bool {
         self.queue.is_none()
             && self.config.is_none()
+            && self.store.is_none()
+            && self.metrics_addr.is_none()
             && self.workers.is_none()
             && self.isolation.is_none()
             && !self.check
@@ -68,6 +88,14 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<u8> {
     }
     if config.cluster.queue.is_none() {
         anyhow::bail!("sandvm worker needs --queue nats://HOST:PORT (or cluster.queue in --config)");
+    }
+    if let Some(url) = args.store {
+        sandvm_server::store::check_postgres_url(&url)
+            .map_err(|message| ServerError::Config { path: "--store".into(), message })?;
+        config.cluster.store = Some(url);
+    }
+    if let Some(addr) = args.metrics_addr {
+        config.cluster.worker_metrics_addr = Some(addr);
     }
     if let Some(n) = args.workers {
         config.pool.workers = Some(n);
@@ -91,6 +119,13 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<u8> {
             pool.workers,
             format!("{:?}", pool.isolation).to_lowercase()
         );
+        match cluster.worker_metrics_addr {
+            Some(addr) => println!("metrics: http://{addr}/metrics and /healthz"),
+            None => println!("metrics: off"),
+        }
+        if let Some(url) = &cluster.store {
+            println!("store: {} (checked, not used by worker nodes)", redact(url));
+        }
         for t in config.resolved_tenants()? {
             println!(
                 "tenant {}: max timeout {:?}, max memory {} MiB",
@@ -113,13 +148,36 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<u8> {
         .context("cannot start the async runtime")?;
     let code = runtime.block_on(async move {
         sandvm::set_max_abandoned_threads(config.pool.max_abandoned_threads);
+        if config.cluster.worker_metrics_addr.is_some() {
+            // The recorder first, so that the pool's first samples are kept.
+            let _ = sandvm_server::telemetry::prometheus();
+        }
         let pool = sandvm_pool::Pool::new(config.pool_config()).context("cannot start the pool")?;
         let pool = Arc::new(pool);
+        let metrics = match config.cluster.worker_metrics_addr {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("--metrics-addr: cannot listen on {addr}"))?;
+                let bound = listener.local_addr().context("--metrics-addr")?;
+                let served = tokio::spawn(sandvm_server::telemetry::serve_worker_metrics(listener, pool.clone()));
+                Some((bound, served))
+            }
+            None => None,
+        };
         let node = sandvm_server::queue::nats::WorkerNode::connect(&config.cluster).await?;
         // The one line on standard output: tests and scripts wait for it.
-        println!("sandvm: worker ready ({} pool workers)", pool.config().workers);
+        match &metrics {
+            Some((addr, _)) => {
+                println!("sandvm: worker ready ({} pool workers; metrics on http://{addr})", pool.config().workers)
+            }
+            None => println!("sandvm: worker ready ({} pool workers)", pool.config().workers),
+        }
         let _ = std::io::stdout().flush();
         let report = node.run(pool.clone(), tenants, sandvm_server::shutdown_signal()).await;
+        if let Some((_, served)) = metrics {
+            served.abort();
+        }
         let stopped = pool.shutdown_within(pool.config().grace_period).await;
         eprintln!(
             "sandvm: worker stopped: {} job(s) completed, {} handed back, {} stuck guest thread(s) abandoned",
@@ -131,4 +189,15 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<u8> {
     });
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     code
+}
+
+/// A store URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+            None => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
 }

@@ -148,12 +148,23 @@ impl Node {
     }
 
     fn worker(config: &Path, queue: &str, workers: usize) -> Node {
+        Node::worker_with(config, queue, workers, &[])
+    }
+
+    fn worker_with(config: &Path, queue: &str, workers: usize, extra: &[&str]) -> Node {
         let config = config.to_str().expect("utf-8 path");
         let n = workers.to_string();
-        Node::spawn(
-            &["worker", "--config", config, "--queue", queue, "--workers", &n, "--log", "info"],
-            "sandvm: worker ready",
-        )
+        let mut args = vec!["worker", "--config", config, "--queue", queue, "--workers", &n, "--log", "info"];
+        args.extend_from_slice(extra);
+        Node::spawn(&args, "sandvm: worker ready")
+    }
+
+    /// The metrics address a worker started with `--metrics-addr` printed on its ready line.
+    fn metrics_addr(&self) -> String {
+        self.addr
+            .split_once("metrics on http://")
+            .map(|(_, a)| a.trim_end_matches(')').to_string())
+            .unwrap_or_else(|| panic!("no metrics address on the ready line: {:?}", self.addr))
     }
 
     /// Standard error lines so far.
@@ -366,7 +377,8 @@ fn a_killed_workers_job_completes_on_another_worker_exactly_once() {
     let config = write_config(dir.path());
     let url = broker.url();
     let api = Node::api(&config, &url);
-    let mut workers: Vec<Node> = (0..2).map(|_| Node::worker(&config, &url, 1)).collect();
+    let metrics = ["--metrics-addr", "127.0.0.1:0"];
+    let mut workers: Vec<Node> = (0..2).map(|_| Node::worker_with(&config, &url, 1, &metrics)).collect();
     let addr = api.addr.clone();
     let body = json!({
         "code": "const t0 = Date.now(); while (Date.now() - t0 < 2000) {} 'finished ' + tag",
@@ -395,6 +407,15 @@ fn a_killed_workers_job_completes_on_another_worker_exactly_once() {
     assert!(reruns[0].contains("delivered=2"), "{reruns:?}");
     let ready = http(&api.addr, "GET", "/readyz", None, None).json();
     assert_eq!(ready["queue"]["pending"], 0, "{ready}");
+    // The survivor's metrics count the job as taken, redelivered and (once the result is
+    // taken) acknowledged.
+    let maddr = workers[other].metrics_addr();
+    let text = wait_for(Duration::from_secs(10), "the survivor's ack in its metrics", || {
+        let m = http(&maddr, "GET", "/metrics", None, None);
+        (sample(&m.body, sandvm_server::queue::nats::worker_names::ACKED, None) == 1.0).then_some(m.body)
+    });
+    assert_eq!(sample(&text, sandvm_server::queue::nats::worker_names::TAKEN, None), 1.0, "{text}");
+    assert_eq!(sample(&text, sandvm_server::queue::nats::worker_names::REDELIVERED, None), 1.0, "{text}");
 }
 
 #[test]
@@ -567,12 +588,20 @@ fn the_worker_unit_starts_a_working_worker_node() {
     let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("ExecStart");
     let argv: Vec<String> = exec
         .split_whitespace()
-        .map(|w| if w == "/etc/sandvm/sandvm.toml" { config.display().to_string() } else { w.to_string() })
+        .map(|w| match w {
+            "/etc/sandvm/sandvm.toml" => config.display().to_string(),
+            // The unit's metrics port may be taken on this machine: any free one.
+            "127.0.0.1:9091" => "127.0.0.1:0".to_string(),
+            w => w.to_string(),
+        })
         .collect();
     assert_eq!(argv[0], "/usr/local/bin/sandvm", "{argv:?}");
     assert_eq!(argv[1], "worker", "{argv:?}");
     let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    assert!(args.windows(2).any(|w| w == ["--metrics-addr", "127.0.0.1:0"]), "{argv:?}");
     let mut worker = Node::spawn(&args, "sandvm: worker ready");
+    let maddr = worker.metrics_addr();
+    assert_eq!(http(&maddr, "GET", "/healthz", None, None).status, 200);
     // The API node runs nothing itself (--workers 0): the answer comes from the unit's worker.
     let api = Node::api(&config, &broker.url());
     let body = json!({"code": "[typeof process, 6 * 7]"});
@@ -617,4 +646,124 @@ fn bad_queue_urls_and_unreachable_brokers_are_typed_errors() {
     let (code, err) = run(&["serve", "--listen", "127.0.0.1:0", "--workers", "0", "--check"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("pool.workers"), "{err}");
+}
+
+/// The sum of a metric's samples in Prometheus text (`name value` or `name{labels} value`)
+/// whose labels contain `label` (when given); 0 when there is none.
+fn sample(text: &str, name: &str, label: Option<&str>) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (metric, labels) = series.split_once('{').unwrap_or((series, ""));
+            (metric == name && label.is_none_or(|want| labels.contains(want))).then(|| value.parse::<f64>().ok())?
+        })
+        .sum()
+}
+
+/// `sandvm worker --metrics-addr`: the worker node serves `GET /healthz` and `GET /metrics`
+/// (Prometheus text), where its job counters and its pool's metrics move as it runs jobs.
+/// It also takes the issue's `--store` flag (checked, not connected to: no database runs here).
+#[test]
+fn a_worker_serves_metrics_where_its_job_counters_move() {
+    use sandvm_server::queue::nats::worker_names;
+    let Some(broker) = Broker::start() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path());
+    let c = config.to_str().expect("utf-8 path");
+    let url = broker.url();
+    let store = "postgres://sandvm@db.invalid:5432/sandvm";
+    let worker = Node::spawn(
+        &[
+            "worker",
+            "--store",
+            store,
+            "--queue",
+            &url,
+            "--config",
+            c,
+            "--workers",
+            "1",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ],
+        "sandvm: worker ready",
+    );
+    let maddr = worker.metrics_addr();
+    let health = http(&maddr, "GET", "/healthz", None, None);
+    assert_eq!((health.status, health.json()), (200, json!({"status": "ok"})), "{}", health.body);
+    let before = http(&maddr, "GET", "/metrics", None, None);
+    assert_eq!(before.status, 200, "{}", before.body);
+    assert!(before.header("content-type").is_some_and(|v| v.starts_with("text/plain")), "{:?}", before.headers);
+    assert_eq!(sample(&before.body, worker_names::ACKED, None), 0.0, "{}", before.body);
+    // The pool's gauges are there from the first scrape (set from its snapshot).
+    assert!(before.body.contains("sandvm_pool_running_jobs"), "{}", before.body);
+
+    let api = Node::api(&config, &url);
+    for i in 0..3 {
+        let body = json!({"code": format!("{i} * 7")});
+        let r = http(&api.addr, "POST", "/v1/execute", Some(KEYS[0].1), Some(&body));
+        assert_eq!((r.status, r.json()["value"].clone()), (200, json!(i * 7)), "{}", r.body);
+    }
+    // The ack follows the delivery of the result: poll until it is counted.
+    let text = wait_for(Duration::from_secs(10), "3 acknowledged jobs in the worker's metrics", || {
+        let m = http(&maddr, "GET", "/metrics", None, None);
+        (sample(&m.body, worker_names::ACKED, None) == 3.0).then_some(m.body)
+    });
+    assert_eq!(sample(&text, worker_names::TAKEN, None), 3.0, "{text}");
+    assert_eq!(sample(&text, worker_names::REDELIVERED, None), 0.0, "{text}");
+    assert_eq!(sample(&text, worker_names::REQUEUED, None), 0.0, "{text}");
+    let ok = sample(&text, sandvm_pool::names::EXECUTIONS, Some("tenant=\"acme\""));
+    assert_eq!(ok, 3.0, "{text}");
+    // The API node's metrics are its own: it ran nothing (--workers 0).
+    let api_metrics = http(&api.addr, "GET", "/metrics", None, None);
+    assert_eq!(sample(&api_metrics.body, sandvm_pool::names::EXECUTIONS, None), 0.0, "{}", api_metrics.body);
+}
+
+/// `sandvm worker --store`: a malformed URL is a configuration error naming the flag; a good
+/// one is accepted (as in the command line) and `--check` says workers do not use it,
+/// without printing its password. `--metrics-addr` on a taken port is an error naming the flag.
+#[test]
+fn the_worker_store_and_metrics_flags_are_checked() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sandvm")).args(args).output().expect("run");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let queue = "nats://127.0.0.1:4222";
+    for bad in ["mysql://db/sandvm", "postgres://db:notaport/sandvm", ""] {
+        let (code, _, err) = run(&["worker", "--store", bad, "--queue", queue, "--check"]);
+        assert_eq!(code, Some(2), "{bad:?}: {err}");
+        assert!(err.contains("configuration error at --store"), "{bad:?}: {err}");
+    }
+    let (code, out, err) =
+        run(&["worker", "--store", "postgres://sandvm:s3cret@db:5432/sandvm", "--queue", queue, "--check"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("store: postgres://sandvm:***@db:5432/sandvm (checked, not used by worker nodes)"), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
+    assert!(out.contains("metrics: off"), "{out}");
+    let (code, out, err) = run(&["worker", "--queue", queue, "--metrics-addr", "0.0.0.0:9091", "--check"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("metrics: http://0.0.0.0:9091/metrics"), "{out}");
+    // The configuration's [cluster] store is checked the same way (its error names the field).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sandvm.toml");
+    std::fs::write(&path, "[cluster]\nstore = \"postgres://db:notaport/x\"\n").expect("write");
+    let (code, _, err) = run(&["worker", "--config", path.to_str().expect("utf-8"), "--queue", queue, "--check"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cluster.store"), "{err}");
+    // [cluster] worker_metrics_addr is the configuration's --metrics-addr.
+    std::fs::write(&path, "[cluster]\nworker_metrics_addr = \"127.0.0.1:9999\"\n").expect("write");
+    let (code, out, err) = run(&["worker", "--config", path.to_str().expect("utf-8"), "--queue", queue, "--check"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("metrics: http://127.0.0.1:9999/metrics"), "{out}");
+    // A taken port: refused before the broker is even tried (nothing listens on port 1).
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let at = taken.local_addr().expect("addr").to_string();
+    let (code, _, err) = run(&["worker", "--queue", "nats://127.0.0.1:1", "--workers", "1", "--metrics-addr", &at]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("--metrics-addr: cannot listen on {at}")), "{err}");
 }

@@ -189,6 +189,7 @@ fn the_command_lines_run_with_the_shipped_configuration() {
     let consumer = sandvm_server::queue::nats::CONSUMER;
     assert!(out.contains(&format!("stream {stream}, consumer {consumer}")), "{out}");
     assert!(out.contains("process isolation"), "{out}");
+    assert!(out.contains("metrics: http://0.0.0.0:9091/metrics"), "workers serve their metrics: {out}");
 }
 
 #[test]
@@ -225,19 +226,45 @@ fn ports_probes_and_the_metrics_path_are_the_servers() {
     let scrape = documents(str_of(&cm["data"]["sandvm.yml"], "sandvm.yml"));
     assert_eq!(scrape.len(), 1);
     let jobs = scrape[0]["scrape_configs"].as_array().expect("scrape_configs");
-    assert_eq!(jobs.len(), 1);
-    let job = &jobs[0];
-    let path = str_of(&job["metrics_path"], "metrics_path");
+    assert_eq!(jobs.len(), 2, "one job for API pods, one for worker pods");
+    let job = |name: &str| -> &Value {
+        jobs.iter().find(|j| j["job_name"] == name).unwrap_or_else(|| panic!("no scrape job {name}"))
+    };
+    let path = str_of(&job("sandvm-api")["metrics_path"], "metrics_path");
     assert!(routes.contains(&path), "{path} is not a GET route of the server");
     assert_eq!(path, "/metrics");
+    check_scrape_job(job("sandvm-api"), api, port_name);
+
+    // Workers: `--metrics-addr` on a named containerPort, probed on /healthz, scraped on
+    // /metrics (the routes `sandvm worker --metrics-addr` serves; cluster.rs scrapes them).
+    let worker = m.get("Deployment", "sandvm-worker");
+    let c = container(worker);
+    let args = strings(&c["args"], "args");
+    let at = args.iter().position(|a| a == "--metrics-addr").map(|i| args[i + 1].clone()).expect("--metrics-addr");
+    let at: std::net::SocketAddr = at.parse().expect("an address");
+    assert!(at.ip().is_unspecified(), "reachable by Prometheus: {at}");
+    let ports = c["ports"].as_array().expect("worker ports");
+    assert_eq!(ports.len(), 1, "{c}");
+    let (wport_name, wport) = (str_of(&ports[0]["name"], "port name"), ports[0]["containerPort"].as_u64());
+    assert_eq!(wport, Some(u64::from(at.port())), "containerPort is the --metrics-addr port");
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(c["livenessProbe"]["httpGet"]["port"], wport_name);
+    assert_eq!(job("sandvm-worker")["metrics_path"], "/metrics");
+    check_scrape_job(job("sandvm-worker"), worker, wport_name);
+}
+
+/// A scrape job keeps exactly the pods of `deployment` (by `app.kubernetes.io/name`) and
+/// their container port named `port_name`.
+fn check_scrape_job(job: &Value, deployment: &Value, port_name: &str) {
     let keep = |label: &str| -> String {
         let rules = job["relabel_configs"].as_array().expect("relabel_configs");
         let rule = rules
             .iter()
             .find(|r| r["action"] == "keep" && r["source_labels"][0] == label)
-            .unwrap_or_else(|| panic!("no keep rule on {label}"));
+            .unwrap_or_else(|| panic!("{}: no keep rule on {label}", job["job_name"]));
         str_of(&rule["regex"], "regex").to_string()
     };
+    let labels = &deployment["spec"]["template"]["metadata"]["labels"];
     assert_eq!(
         keep("__meta_kubernetes_pod_label_app_kubernetes_io_name"),
         str_of(&labels["app.kubernetes.io/name"], "label")

@@ -29,6 +29,7 @@
 //! queue_depth = 10000      # jobs waiting in the stream before requests get 503 busy
 //! max_deliver = 3          # deliveries of one job before the client gets worker_lost
 //! ack_wait_ms = 5000       # a silent worker's job is redelivered after this
+//! worker_metrics_addr = "0.0.0.0:9091"   # sandvm worker: GET /metrics and /healthz; default: none
 //! ```
 //!
 //! Without `[[tenants]]` the server has one anonymous tenant (no API key needed) configured
@@ -156,6 +157,11 @@ pub struct ClusterSettings {
     /// Name of the JetStream stream (its subjects are `<lowercase name>.jobs`). By default,
     /// `SANDVM_JOBS`.
     pub stream: String,
+    /// Where a worker node (`sandvm worker`) serves `GET /metrics` (Prometheus text: its
+    /// pool's metrics and its job counters) and `GET /healthz`; `sandvm worker
+    /// --metrics-addr` overrides it. API nodes ignore it (they serve both on `listen`). By
+    /// default, `None`: a worker node serves no HTTP.
+    pub worker_metrics_addr: Option<SocketAddr>,
 }
 
 impl Default for ClusterSettings {
@@ -168,6 +174,7 @@ impl Default for ClusterSettings {
             ack_wait_ms: 5_000,
             queue_timeout_ms: 60_000,
             stream: "SANDVM_JOBS".into(),
+            worker_metrics_addr: None,
         }
     }
 }
@@ -401,8 +408,15 @@ impl ServerConfig {
             return Err(err("pool.isolation", "process isolation needs Linux"));
         }
         if let Some(url) = &self.cluster.store {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(err("cluster.store", "expected a postgres:// or postgresql:// URL"));
+            #[cfg(feature = "postgres")]
+            crate::store::check_postgres_url(url).map_err(|m| err("cluster.store", m))?;
+            #[cfg(not(feature = "postgres"))]
+            {
+                let _ = url;
+                return Err(err(
+                    "cluster.store",
+                    "this build has no PostgreSQL store (the `postgres` cargo feature of sandvm-server is off)",
+                ));
             }
         }
         for (i, o) in self.cors_origins.iter().enumerate() {
@@ -685,6 +699,16 @@ modules = {{ "lib.mjs" = "export const x = 1;" }}
         assert_eq!(config_err("[cluster]\nack_wait_ms = 10").0, "cluster.ack_wait_ms");
         assert_eq!(config_err("[cluster]\nstream = \"a.b\"").0, "cluster.stream");
         assert!(config_err("[cluster]\nqueu = \"x\"").1.contains("queu"));
+        // The guide's block names a worker metrics address; the default is none.
+        let c = ServerConfig::from_toml(&format!("[cluster]{block}")).expect("the guide's block parses");
+        assert_eq!(c.cluster.worker_metrics_addr, Some(SocketAddr::from(([127, 0, 0, 1], 9091))));
+        assert_eq!(ClusterSettings::default().worker_metrics_addr, None);
+        assert_eq!(config_err("[cluster]\nworker_metrics_addr = \"nowhere\"").0, "cluster.worker_metrics_addr");
+        // A store URL must be one the PostgreSQL driver parses.
+        for bad in ["mysql://db/x", "postgres://db:notaport/x", "postgresql://h/d?sslmode=sometimes"] {
+            assert_eq!(config_err(&format!("[cluster]\nstore = \"{bad}\"")).0, "cluster.store", "{bad}");
+        }
+        assert!(ServerConfig::from_toml("[cluster]\nstore = \"postgres://u:p@db:5432/sandvm\"").is_ok());
     }
 
     #[test]

@@ -15,6 +15,12 @@
 //! | `sandvm_abandoned_threads` | gauge | guest threads abandoned at a hard deadline, still running |
 //! | `sandvm_abandoned_threads_total` | counter | guest threads abandoned since start |
 //! | `sandvm_max_abandoned_threads` | gauge | the cap (503 `saturated` at it) |
+//!
+//! A worker node (`sandvm worker --metrics-addr`, [`worker_metrics_router`]) serves the pool's
+//! metrics and the gauges above taken from its pool, and its job counters
+//! (`sandvm_worker_jobs_{taken,redelivered,acked,requeued,terminated}_total`, see
+//! [`crate::queue::nats::worker_names`]); it serves no HTTP API, so the `sandvm_http_*`
+//! metrics are absent there.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
@@ -209,6 +215,40 @@ pub(crate) fn record_pool(stats: &sandvm_pool::PoolStats) {
         gauge!(names::TENANT_QUEUED, "tenant" => tenant.clone()).set(t.queued as f64);
         gauge!(names::TENANT_RUNNING, "tenant" => tenant.clone()).set(t.running as f64);
     }
+}
+
+/// The routes of a worker node's metrics listener (`sandvm worker --metrics-addr`):
+/// `GET /metrics` (Prometheus text from [`prometheus`]: the pool's metrics, refreshed from
+/// `pool`'s snapshot at each scrape, and the worker's job counters,
+/// [`crate::queue::nats::worker_names`]) and `GET /healthz` (`{"status":"ok"}` while the
+/// process serves). Installs the process-wide recorder if it is not yet installed; install it
+/// before the pool starts (call [`prometheus`]) so that no early sample is lost.
+pub fn worker_metrics_router(pool: std::sync::Arc<sandvm_pool::Pool>) -> axum::Router {
+    use axum::response::IntoResponse;
+    let _ = prometheus();
+    let metrics = move || {
+        let pool = pool.clone();
+        async move {
+            record_pool(&pool.stats());
+            let text = prometheus().render();
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+        }
+    };
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(metrics))
+        .route("/healthz", axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+}
+
+/// Serves [`worker_metrics_router`] on `listener` until the returned future is dropped (a
+/// worker node aborts it when it stops).
+///
+/// # Errors
+/// An I/O error of the listener.
+pub async fn serve_worker_metrics(
+    listener: tokio::net::TcpListener,
+    pool: std::sync::Arc<sandvm_pool::Pool>,
+) -> std::io::Result<()> {
+    axum::serve(listener, worker_metrics_router(pool)).await
 }
 
 /// Log output format.

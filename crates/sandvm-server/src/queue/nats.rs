@@ -86,6 +86,24 @@ const NO_TIMEOUT_LEASE: Duration = Duration::from_secs(30);
 /// answered) or the result of a request whose client went away.
 pub const DUPLICATE_RESULTS: &str = "sandvm_queue_duplicate_results_total";
 
+/// Names of a worker node's job counters (served by `sandvm worker --metrics-addr`).
+pub mod worker_names {
+    /// Counter of jobs a worker took from the queue (every delivery, first or not).
+    pub const TAKEN: &str = "sandvm_worker_jobs_taken_total";
+    /// Counter of jobs taken that the broker had delivered before (to a worker that died,
+    /// was full, or could not deliver the result).
+    pub const REDELIVERED: &str = "sandvm_worker_jobs_redelivered_total";
+    /// Counter of jobs whose result was delivered to the API node, then acknowledged.
+    pub const ACKED: &str = "sandvm_worker_jobs_acked_total";
+    /// Counter of jobs handed back to the queue (negative acknowledgement), label `reason`:
+    /// `busy` (the pool could not take it now) or `undelivered` (the API node did not take
+    /// the result).
+    pub const REQUEUED: &str = "sandvm_worker_jobs_requeued_total";
+    /// Counter of jobs given up for good, label `reason`: `malformed` (not a job message) or
+    /// `api_node_gone` (no API node waits for it after its last delivery).
+    pub const TERMINATED: &str = "sandvm_worker_jobs_terminated_total";
+}
+
 /// Checks a queue URL: `nats://HOST:PORT` (the port may be left out: 4222).
 ///
 /// # Errors
@@ -602,10 +620,15 @@ impl WorkerCtx {
 
     async fn handle(&self, msg: jetstream::Message) {
         let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
+        counter!(worker_names::TAKEN).increment(1);
+        if delivered > 1 {
+            counter!(worker_names::REDELIVERED).increment(1);
+        }
         let envelope: Envelope = match serde_json::from_slice(&msg.payload) {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(error = %e, "malformed job message terminated");
+                counter!(worker_names::TERMINATED, "reason" => "malformed").increment(1);
                 let _ = msg.ack_with(AckKind::Term).await;
                 return;
             }
@@ -634,6 +657,7 @@ impl WorkerCtx {
         {
             // This worker cannot run it now: another one will.
             let _ = msg.ack_with(AckKind::Nak(Some(Duration::from_millis(100)))).await;
+            counter!(worker_names::REQUEUED, "reason" => "busy").increment(1);
             self.count(false);
             return;
         }
@@ -653,16 +677,19 @@ impl WorkerCtx {
                     // The result is delivered; a redelivery's result will be dropped as a duplicate.
                     tracing::debug!(job = %job.id, error = %e, "ack failed");
                 }
+                counter!(worker_names::ACKED).increment(1);
                 self.count(true);
             }
             Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders && delivered >= self.max_deliver => {
                 tracing::info!(job = %job.id, "the API node of a job is gone; the job is terminated");
                 let _ = msg.ack_with(AckKind::Term).await;
+                counter!(worker_names::TERMINATED, "reason" => "api_node_gone").increment(1);
                 self.count(false);
             }
             Err(e) => {
                 tracing::info!(job = %job.id, error = %e, "result not delivered; the job goes back to the queue");
                 let _ = msg.ack_with(AckKind::Nak(Some(Duration::from_millis(500)))).await;
+                counter!(worker_names::REQUEUED, "reason" => "undelivered").increment(1);
                 self.count(false);
             }
         }

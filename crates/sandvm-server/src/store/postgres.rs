@@ -140,6 +140,18 @@ fn pool_err(label: &str, e: deadpool_postgres::PoolError) -> ServerError {
     }
 }
 
+/// Checks a store URL without connecting: `postgres://` or `postgresql://`, and a connection
+/// string the PostgreSQL driver parses (as [`PostgresStore::connect`] will).
+///
+/// # Errors
+/// What is wrong, for a configuration error.
+pub fn check_url(url: &str) -> Result<(), String> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err("expected a postgres:// or postgresql:// URL".into());
+    }
+    url.parse::<tokio_postgres::Config>().map(drop).map_err(|e| format!("not a PostgreSQL connection string: {e}"))
+}
+
 impl PostgresStore {
     /// Connects to `url` (`postgres://user:password@host:port/dbname?...`, or the key-value
     /// form of libpq) and runs the schema migrations up to [`SCHEMA_VERSION`], in one
