@@ -66,8 +66,7 @@ fn base64() {
 /// structuredClone: our battery over the categories of WPT's structured-clone battery.
 #[test]
 fn structured_clone() {
-    let script = format!("{}", data("score/structured_clone.js"));
-    score("structuredClone", &script, 99.0);
+    score("structuredClone", &data("score/structured_clone.js"), 99.0);
 }
 
 /// Runs testharness-style files (with the minimal `harness.js`) and scores their subtests.
