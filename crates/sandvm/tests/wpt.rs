@@ -46,10 +46,10 @@ fn score_data(area: &str, scorer: &str, data_file: &str, floor: f64) {
 }
 
 /// url/url-constructor.any.js and url/url-origin.any.js on urltestdata.json: one case per entry.
-/// 2026-12-03: 868/869 (Node 20: 862/869).
+/// 2026-12-03: 869/869 (Node 20: 862/869).
 #[test]
 fn url_parsing() {
-    score_data("URL parsing (urltestdata)", "url_parsing", "url/urltestdata.json", 99.8);
+    score_data("URL parsing (urltestdata)", "url_parsing", "url/urltestdata.json", 100.0);
 }
 
 /// url/url-setters.any.js on setters_tests.json. 2026-12-03: 267/274 (Node 20: 262/274).

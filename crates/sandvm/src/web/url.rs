@@ -205,6 +205,15 @@ fn parse_url(input: &str, base: Option<&str>) -> Option<UrlState> {
     };
     let mut clean = pre_clean(input);
     let scheme = scheme_of(&clean);
+    if scheme.as_deref() == Some("file") {
+        // Path state: a Windows drive letter as the first segment of an empty path becomes
+        // `X:` (`file:///w|/m` is `file:///w:/m`); the crate keeps the `|` after an empty host.
+        let rest = &clean[5..];
+        let lead = rest.chars().take_while(|c| is_path_slash(*c)).count();
+        if lead == 3 && drive_letter_start(&rest[3..]) && rest.as_bytes().get(4) == Some(&b'|') {
+            clean.replace_range(9..10, ":");
+        }
+    }
     if let Some(b) = &base {
         // "special authority ignore slashes state": any run of slashes after a relative
         // reference to a special (non-file) base names the host.
