@@ -52,10 +52,10 @@ fn url_parsing() {
     score_data("URL parsing (urltestdata)", "url_parsing", "url/urltestdata.json", 100.0);
 }
 
-/// url/url-setters.any.js on setters_tests.json. 2026-12-03: 267/274 (Node 20: 262/274).
+/// url/url-setters.any.js on setters_tests.json. 2026-12-03: 274/274 (Node 20: 262/274).
 #[test]
 fn url_setters() {
-    score_data("URL setters", "url_setters", "url/setters_tests.json", 97.4);
+    score_data("URL setters", "url_setters", "url/setters_tests.json", 100.0);
 }
 
 /// atob/btoa: fetch/data-urls/resources/base64.json (what html/webappapis/atob/base64.any.js

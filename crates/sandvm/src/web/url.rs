@@ -282,6 +282,16 @@ fn set<'js>(ctx: Ctx<'js>, st: Value<'js>, which: u32, value: Value<'js>) -> rqu
         return components(&ctx, state);
     }
     let u = &mut state.url;
+    // A non-special URL without a host whose path is not opaque: its path setter goes through
+    // `set_non_special_path` (the crate serializes a path starting with an empty segment as
+    // a host).
+    let hostless = !is_special(u.scheme()) && u.host().is_none() && !u.cannot_be_a_base();
+    if which == 7 && hostless {
+        if let Some(v) = set_non_special_path(u, &value) {
+            *u = v;
+            return components(&ctx, state);
+        }
+    }
     match which {
         1 => drop(quirks::set_protocol(u, &value)),
         2 => drop(quirks::set_username(u, &value)),
@@ -297,6 +307,26 @@ fn set<'js>(ctx: Ctx<'js>, st: Value<'js>, which: u32, value: Value<'js>) -> rqu
         _ => return Err(Exception::throw_type(&ctx, "unknown URL component")),
     }
     fix_opaque_path(u);
+    if hostless && matches!(which, 4 | 5) && u.has_authority() {
+        // A host was added: the `/.` that kept `//p` from reading as a host must go (the
+        // crate keeps it, before or inside what it calls the path).
+        let (head, path) = (&u[..Position::BeforePath], &u[Position::BeforePath..]);
+        let fixed = match (head.strip_suffix("/."), path.strip_prefix("/.//")) {
+            (Some(h), _) if path.starts_with("//") => Some(format!("{h}{path}")),
+            (_, Some(rest)) => Some(format!("{head}//{rest}")),
+            _ => None,
+        };
+        if let Some(v) = fixed.and_then(|f| Url::parse(&f).ok()) {
+            *u = v;
+        }
+    }
+    if which == 7 && !is_special(u.scheme()) && u.has_authority() && value.is_empty() && u.path() == "/" {
+        // An empty path stays empty after an authority (`foo://`); the crate keeps a `/`.
+        let href = format!("{}{}", &u[..Position::BeforePath], &u[Position::AfterPath..]);
+        if let Some(v) = Url::parse(&href).ok().filter(|v| v.path().is_empty()) {
+            *u = v;
+        }
+    }
     if which == 7 && u.scheme() == "file" {
         // The pathname setter: path start state over the value (tabs and newlines removed).
         let v: String = value.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
@@ -310,6 +340,22 @@ fn set<'js>(ctx: Ctx<'js>, st: Value<'js>, which: u32, value: Value<'js>) -> rqu
         state.lead = 0;
     }
     components(&ctx, state)
+}
+
+/// The pathname setter on a non-special URL without a host (`non-spec:/`): the path is
+/// worked out by the crate on a stand-in with a host, then serialized as the Standard does,
+/// with `/.` before a path that starts with an empty segment (`non-spec:/.//p`). `None` when
+/// the stand-in cannot be built (the crate's own setter is used then).
+fn set_non_special_path(u: &Url, value: &str) -> Option<Url> {
+    let mut stand_in = Url::parse(&format!("{}://h/", u.scheme())).ok()?;
+    quirks::set_pathname(&mut stand_in, value);
+    let path = stand_in.path();
+    if path.is_empty() {
+        return None;
+    }
+    let dot = if path.starts_with("//") { "/." } else { "" };
+    let href = format!("{}:{dot}{path}{}", u.scheme(), &u[Position::AfterPath..]);
+    Url::parse(&href).ok().filter(|v| v.host().is_none() && quirks::pathname(v) == path)
 }
 
 /// `formParse(query)`: the name/value list of an `application/x-www-form-urlencoded` string
