@@ -15,6 +15,8 @@ pub(crate) mod class_id {
     pub const GENERATOR_FUNCTION: u32 = 17;
     pub const ARRAY_BUFFER: u32 = 20;
     pub const SHARED_ARRAY_BUFFER: u32 = 21;
+    pub const UINT8C_ARRAY: u32 = 22;
+    pub const DATAVIEW: u32 = 34;
     pub const BIG_INT: u32 = 35;
     pub const MAP: u32 = 36;
     pub const SET: u32 = 37;
@@ -320,6 +322,40 @@ impl<'js> Raw<'js> {
                 return None;
             }
             Some(self.own(qjs::JS_DupValue(self.p, t)))
+        }
+    }
+
+    /// Whether `v` is a typed array or DataView that tracks the length of its (resizable)
+    /// buffer, i.e. was made without a length: the engine's `track_rab` flag, which no
+    /// property shows. Reads quickjs-ng 0.16.2's `JSTypedArray` (mirrored here, checked by
+    /// `tests::typed_array_layout_matches_engine`).
+    pub(crate) fn view_tracks_length(&self, v: &Value<'js>) -> bool {
+        /// Mirror of `struct list_head` (list.h).
+        #[repr(C)]
+        struct ListHead {
+            prev: *mut c_void,
+            next: *mut c_void,
+        }
+        /// Mirror of `JSTypedArray` (quickjs.c).
+        #[repr(C)]
+        struct TypedArray {
+            link: ListHead,
+            obj: *mut c_void,
+            buffer: *mut c_void,
+            offset: u32,
+            length: u32,
+            track_rab: bool,
+        }
+        let cls = self.class_id(v);
+        if !(class_id::UINT8C_ARRAY..=class_id::DATAVIEW).contains(&cls) {
+            return false;
+        }
+        // SAFETY: `v` is a live object whose class is a typed array or DataView class, so its
+        // opaque slot is its `JSTypedArray` record (layout mirrored above, never null for a
+        // constructed view); we only read one flag.
+        unsafe {
+            let ta = qjs::JS_GetOpaque(v.as_raw(), cls) as *const TypedArray;
+            !ta.is_null() && (*ta).track_rab
         }
     }
 

@@ -166,6 +166,27 @@ fn class_ids_and_proxy_layout_match_engine() {
 }
 
 #[test]
+fn typed_array_layout_matches_engine() {
+    with_ctx(|ctx| {
+        let r = Raw::new(ctx);
+        let rab = "new ArrayBuffer(8, { maxByteLength: 16 })";
+        for (src, tracks) in [
+            (format!("new Uint8Array({rab})"), true),
+            (format!("new Float64Array({rab}, 8)"), true),
+            (format!("new DataView({rab}, 2)"), true),
+            (format!("new Uint8Array({rab}, 0, 4)"), false),
+            (format!("new DataView({rab}, 0, 4)"), false),
+            ("new Uint8Array(4)".to_string(), false),
+            ("new BigInt64Array(new ArrayBuffer(16))".to_string(), false),
+            ("new Map()".to_string(), false),
+            ("[1]".to_string(), false),
+        ] {
+            assert_eq!(r.view_tracks_length(&eval(ctx, &src)), tracks, "{src}");
+        }
+    });
+}
+
+#[test]
 fn map_iterator_layout_matches_engine_and_preview_does_not_advance() {
     with_ctx(|ctx| {
         let r = Raw::new(ctx);

@@ -1,4 +1,4 @@
-(function (isProxy) {
+(function (isProxy, tracksLength) {
   'use strict';
   // Everything the algorithm relies on is captured here, before any guest code runs.
   const { getPrototypeOf, keys, defineProperty, create } = Object;
@@ -120,12 +120,14 @@
       if (tag === 'SharedArrayBuffer' && is(sabLen, v)) { remember(v, v); return v; }
       if (AB && isView(v)) {
         const name = apply(taTag, v, []);
+        // A view made without a length on a resizable buffer keeps tracking its length.
+        const tracks = tracksLength(v);
         if (name !== undefined) {
           const buf = clone(apply(taBuf, v, []));
-          out = new typed[name](buf, apply(taOff, v, []), apply(taLen, v, []));
+          out = tracks ? new typed[name](buf, apply(taOff, v, [])) : new typed[name](buf, apply(taOff, v, []), apply(taLen, v, []));
         } else {
           const buf = clone(apply(dvBuf, v, []));
-          out = new DV(buf, apply(dvOff, v, []), apply(dvLen, v, []));
+          out = tracks ? new DV(buf, apply(dvOff, v, [])) : new DV(buf, apply(dvOff, v, []), apply(dvLen, v, []));
         }
         remember(v, out); return out;
       }
