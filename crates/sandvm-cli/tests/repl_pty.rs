@@ -330,6 +330,35 @@ fn piped_stdin_commands_and_limits() {
 }
 
 #[test]
+fn load_runs_the_file_line_by_line_and_goes_on_after_a_failing_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lines.js");
+    std::fs::write(
+        &lib,
+        "let a = 1\nthrow new Error('boom')\nfunction f() {\n  return a + 1\n}\n\nnosuch\n\
+         console.log('after', f())\n.exit\na + 41\nfunction open() {\n",
+    )
+    .unwrap();
+    let (out, err, code) = piped(&[], &format!(".load {}\nf() + a\n", lib.display()));
+    assert_eq!(code, 0, "stderr: {err}");
+    let lines: Vec<&str> = out.lines().collect();
+    // Each statement gives its own result; the errors do not stop the rest; a line that looks
+    // like a command is JavaScript here; the unfinished function is reported at the end.
+    assert_eq!(
+        &lines[..4],
+        ["undefined", "Uncaught Error: boom", "undefined", "Uncaught ReferenceError: nosuch is not defined"],
+        "{out}"
+    );
+    assert_eq!(&lines[4..6], ["after 2", "undefined"], "{out}");
+    // `.exit` is a syntax error (shown with its caret), then the next line runs.
+    let exit = lines.iter().position(|l| l.starts_with("Uncaught SyntaxError")).expect("a syntax error");
+    assert_eq!(lines[6], ".exit", "{out}");
+    assert_eq!(lines[exit + 1], "42", "{out}");
+    let n = lines.len();
+    assert_eq!(&lines[n - 2..], ["Uncaught SyntaxError: unexpected end of input", "3"], "{out}");
+}
+
+#[test]
 fn piped_stdin_reports_an_unfinished_statement_at_end_of_input() {
     let (out, _, code) = piped(&["--no-eval"], "let x = 2\nx * 21\nfunction broken() {\n");
     assert_eq!(code, 0);

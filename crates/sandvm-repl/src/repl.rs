@@ -253,22 +253,49 @@ impl Driver {
                 Err(e) => Err(e),
             },
             _ => {
-                if !self.buffer.is_empty() {
-                    self.buffer.push('\n');
-                }
-                self.buffer.push_str(line);
-                let source = self.buffer.clone();
-                let outcome = self.worker.eval(source.clone())?;
-                if outcome.result == LineResult::Incomplete && outcome.console.is_empty() {
-                    return Ok(Flow::Continue);
-                }
-                self.buffer.clear();
-                self.inputs.push(source.clone());
-                self.new_history.push(source.clone());
-                self.print_outcome(&outcome, &source);
+                self.feed_code(line)?;
                 Ok(Flow::Continue)
             }
         }
+    }
+
+    /// Adds a line of JavaScript to the buffered statement and evaluates it once complete.
+    fn feed_code(&mut self, line: &str) -> Result<(), ReplError> {
+        if !self.buffer.is_empty() {
+            self.buffer.push('\n');
+        }
+        self.buffer.push_str(line);
+        let source = self.buffer.clone();
+        let outcome = self.worker.eval(source.clone())?;
+        if outcome.result == LineResult::Incomplete && outcome.console.is_empty() {
+            return Ok(());
+        }
+        self.buffer.clear();
+        self.inputs.push(source.clone());
+        self.new_history.push(source.clone());
+        self.print_outcome(&outcome, &source);
+        Ok(())
+    }
+
+    /// `.load FILE`: the file's lines are fed one by one as if typed at the prompt, so a
+    /// statement may span lines and a line that fails (a thrown error, a syntax error, a
+    /// timeout) does not stop the lines after it. Every line is JavaScript: a line of the
+    /// file that looks like a REPL command is not run as one (a loaded file cannot `.load`
+    /// itself or `.exit`). A statement still unfinished at the end of the file is reported
+    /// as a syntax error.
+    fn load(&mut self, source: &str) -> Result<(), ReplError> {
+        self.buffer.clear();
+        for line in source.lines() {
+            if self.buffer.is_empty() && line.trim().is_empty() {
+                continue;
+            }
+            self.feed_code(line)?;
+        }
+        if !self.buffer.is_empty() {
+            let rest = std::mem::take(&mut self.buffer);
+            self.eval_whole(rest)?;
+        }
+        Ok(())
     }
 
     fn command(&mut self, cmd: Command) -> Result<Flow, ReplError> {
@@ -286,7 +313,7 @@ impl Driver {
                 return Ok(Flow::Editor);
             }
             Command::Load(path) => match read_source(&path) {
-                Ok(src) => self.eval_whole(src)?,
+                Ok(src) => self.load(&src)?,
                 Err(e) => println!("{e}"),
             },
             Command::Save(path) => {

@@ -506,6 +506,27 @@ mod tests {
     }
 
     #[test]
+    fn completes_after_indexes_and_optional_chaining() {
+        let mut s = session();
+        val(
+            &mut s,
+            "var list = [{ deep: 1, deeper: 2 }, 'str']; let maybe = { inner: { leaf: 1 } }; var m = new Map()",
+        );
+        assert_eq!(names(&mut s, "list[0].de"), vec!["list[0].deep".to_string(), "list[0].deeper".to_string()]);
+        assert!(names(&mut s, "list[1].toUpp").contains(&"list[1].toUpperCase".to_string()));
+        assert_eq!(s.complete("x = maybe?.in", 13), (4, vec!["maybe?.inner".to_string()]));
+        assert_eq!(names(&mut s, "maybe?.inner?.le"), vec!["maybe?.inner?.leaf".to_string()]);
+        assert_eq!(
+            names(&mut s, "list?.[0]?.deep"),
+            vec!["list?.[0]?.deep".to_string(), "list?.[0]?.deeper".to_string()]
+        );
+        assert_eq!(names(&mut s, "maybe['inner'].l"), vec!["maybe['inner'].leaf".to_string()]);
+        assert!(names(&mut s, "m?.se").contains(&"m?.set".to_string()));
+        assert!(names(&mut s, "list[5].").is_empty());
+        assert!(names(&mut s, "list[i].").is_empty());
+    }
+
+    #[test]
     fn completion_runs_no_guest_code() {
         let mut s = session();
         val(

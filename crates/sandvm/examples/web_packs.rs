@@ -22,13 +22,14 @@ fn main() -> sandvm::Result<()> {
            clone: structuredClone(new Map([['k', [1, 2]]])).get('k'),
            host: new URL('https://faß.ExAmPlE/').host,
            sjis: new TextDecoder('shift_jis').decode(new Uint8Array([0x82, 0xa0])),
+           file: new URL('file:////server/share').pathname,
          })",
     )?;
     println!("{}", done.display);
     assert_eq!(
         done.value,
         Some(
-            json!({"href": "https://example.com/search?q=sand+box&page=2", "bytes": 3, "b64": "c2FuZHZt", "clone": [1, 2], "host": "xn--fa-hia.example", "sjis": "あ"})
+            json!({"href": "https://example.com/search?q=sand+box&page=2", "bytes": 3, "b64": "c2FuZHZt", "clone": [1, 2], "host": "xn--fa-hia.example", "sjis": "あ", "file": "//server/share"})
         )
     );
     Ok(())

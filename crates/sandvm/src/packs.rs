@@ -199,6 +199,22 @@ pub(crate) const TIMERS: &str = r#"(function (now) {
   };
 })"#;
 
+/// `atob` / `btoa`: the engine's own, behind the WebIDL check for a missing argument (the
+/// engine converts it to `"undefined"`; the Standard throws a `TypeError`).
+pub(crate) const BASE64: &str = r#"(function () {
+  'use strict';
+  const { apply } = Reflect;
+  for (const name of ['atob', 'btoa']) {
+    const native = globalThis[name];
+    if (typeof native !== 'function') continue;
+    const f = { [name](data) {
+      if (arguments.length === 0) throw new TypeError(`Failed to execute '${name}': 1 argument required, but only 0 present.`);
+      return apply(native, undefined, [data]);
+    } }[name];
+    Object.defineProperty(globalThis, name, { value: f, writable: true, configurable: true, enumerable: false });
+  }
+})"#;
+
 /// `TextEncoder` / `TextDecoder` (every WHATWG encoding, on `encoding_rs`): called with the host
 /// functions of [`crate::web::encoding::host_functions`].
 pub(crate) const TEXT: &str = include_str!("web/text.js");

@@ -4,11 +4,12 @@
 //! The test prints every difference and checks the share of identical outputs against the
 //! recorded level.
 //!
-//! Deliberate differences left (7 of 536 on 2026-12-03): Map and Set iterators render as
-//! `Object [Map Iterator] {}` (Node previews the remaining entries without consuming them; the
-//! engine has no such preview and the renderer never advances a guest iterator), and `%o` does
-//! not show hidden properties (`[length]`, a function's `[prototype]`; the engine's functions
-//! also lack Node's `arguments`/`caller` own properties).
+//! Deliberate difference left (1 of 557 on 2026-12-03): `%o` of a plain `function` lacks V8's
+//! own `arguments` and `caller` properties (`[arguments]: null, [caller]: null`), which the
+//! engine's functions do not have (QuickJS-ng keeps them as throwing accessors on
+//! `Function.prototype`, as strict mode does); sandvm shows the properties a function really
+//! has. Map and Set iterators preview the entries they have left, as Node does, without
+//! advancing the guest's iterator.
 
 mod common;
 
@@ -16,7 +17,7 @@ use common::*;
 use sandvm::ContextOptions;
 
 /// The share of identical outputs (in percent) this version reaches; it may only go up.
-const FLOOR: f64 = 98.5;
+const FLOOR: f64 = 99.5;
 
 #[test]
 fn console_output_matches_node() {

@@ -167,6 +167,17 @@ impl Context {
         }
         if caps.structured_clone {
             let f = self.prelude(ctx, crate::packs::STRUCTURED_CLONE, "<structured-clone>")?;
+            let is_proxy = Function::new(ctx.clone(), |v: Value<'js>| v.is_proxy()).map_err(host)?;
+            let tracks = Function::new(ctx.clone(), |ctx: Ctx<'js>, v: Value<'js>| {
+                crate::inspect::Raw::new(&ctx).view_tracks_length(&v)
+            })
+            .map_err(host)?;
+            f.call::<_, Value>((is_proxy, tracks)).map_err(|e| self.setup_error(ctx, e))?;
+        }
+        if caps.base64 {
+            // The engine's atob/btoa convert a missing argument to "undefined"; WebIDL wants
+            // a TypeError.
+            let f = self.prelude(ctx, crate::packs::BASE64, "<base64>")?;
             f.call::<_, Value>(()).map_err(|e| self.setup_error(ctx, e))?;
         }
         if caps.text_encoding {

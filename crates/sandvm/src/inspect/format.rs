@@ -232,7 +232,7 @@ pub(crate) fn format_args_inner<'js>(
                         }
                         b'o' if next < 0x80 => {
                             a += 1;
-                            insp(&args[a], &InspectOptions { depth: 4, ..opts })
+                            insp(&args[a], &InspectOptions { depth: 4, show_hidden: true, ..opts })
                         }
                         b'c' if next < 0x80 => {
                             a += 1;

@@ -335,8 +335,9 @@ impl<'a, 'js> Inspector<'a, 'js> {
             return String::new();
         };
         if let Prop::Data(_) = self.r.get_own(obj, atom.atom) {
-            // Own: shown as a key if enumerable; Node only uses it as tag if not enumerable.
-            let keys = self.r.own_keys(obj, true);
+            // Own: shown as a key if enumerable (any own one with `show_hidden`); Node only
+            // uses it as the tag otherwise.
+            let keys = self.r.own_keys(obj, !self.opts.show_hidden);
             if keys.iter().any(|k| k.atom.atom == atom.atom) {
                 return String::new();
             }
@@ -393,16 +394,23 @@ impl<'a, 'js> Inspector<'a, 'js> {
         let mut more_keys = 0usize;
         let mut numeric_group = false;
 
-        enum Fmt {
+        enum Fmt<'v> {
             None,
-            Array { length: u64, indices: Vec<u32> },
+            Array {
+                length: u64,
+                indices: Vec<u32>,
+            },
             Set,
             Map,
-            Typed { length: usize },
+            Typed {
+                length: usize,
+            },
             ArrayBuffer,
             Promise,
             Weak,
             ItemsUnknown,
+            /// A Map/Set iterator's preview: pairs?, the values read, the entries left.
+            Iter(bool, Vec<Value<'v>>, usize),
         }
         let mut formatter = Fmt::None;
 
@@ -426,7 +434,7 @@ impl<'a, 'js> Inspector<'a, 'js> {
             } else {
                 String::new()
             };
-            let (indices, other) = self.split_keys(self.r.own_keys(value, true));
+            let (indices, other) = self.split_keys(self.r.own_keys(value, !self.opts.show_hidden));
             push_keys(self, other, &mut keys, &mut more_keys);
             braces = [format!("{prefix}["), "]".to_string()];
             if length == 0 && keys.is_empty() {
@@ -442,7 +450,7 @@ impl<'a, 'js> Inspector<'a, 'js> {
             let fallback = if is_map { "Map" } else { "Set" };
             let size_str = size.map(|s| format!("({s})")).unwrap_or_default();
             let prefix = get_prefix(&constructor, &tag, fallback, &size_str);
-            let list = self.r.own_keys(value, true);
+            let list = self.r.own_keys(value, !self.opts.show_hidden);
             push_keys(self, list, &mut keys, &mut more_keys);
             if size == Some(0.0) && keys.is_empty() {
                 return self.emit(format!("{prefix}{{}}"));
@@ -463,7 +471,7 @@ impl<'a, 'js> Inspector<'a, 'js> {
                 .and_then(|n| self.r.number(&n))
                 .unwrap_or(0.0) as usize;
             if length <= MAX_TYPED_ARRAY_KEY_SCAN {
-                let (_, other) = self.split_keys(self.r.own_keys(value, true));
+                let (_, other) = self.split_keys(self.r.own_keys(value, !self.opts.show_hidden));
                 push_keys(self, other, &mut keys, &mut more_keys);
             }
             let fallback = typed_array_name(typed_type);
@@ -476,8 +484,9 @@ impl<'a, 'js> Inspector<'a, 'js> {
             numeric_group = true;
             formatter = Fmt::Typed { length };
         } else {
-            let list = self.r.own_keys(value, true);
+            let list = self.r.own_keys(value, !self.opts.show_hidden);
             let is_fn = self.r.is_function(value);
+            let preview = self.r.map_iterator_preview(value, self.opts.max_array_length);
             if r_cls == class_id::STRING {
                 // Boxed strings: drop the index keys.
                 let (_, other) = self.split_keys(list);
@@ -485,7 +494,24 @@ impl<'a, 'js> Inspector<'a, 'js> {
             } else {
                 push_keys(self, list, &mut keys, &mut more_keys);
             }
-            if is_fn {
+            if let Some((pairs, items, left)) = preview {
+                // Node's getIteratorBraces: `[Map Iterator] {`, `[Set Entries] {`, a custom
+                // tag before it.
+                let kind = if r_cls == class_id::MAP_ITERATOR { "Map" } else { "Set" };
+                let own_tag = format!("{kind} Iterator");
+                let mut t = tag.clone();
+                if t != own_tag {
+                    if !t.is_empty() {
+                        t.push_str("] [");
+                    }
+                    t.push_str(&own_tag);
+                }
+                if pairs {
+                    t = format!("{} Entries", t.strip_suffix(" Iterator").unwrap_or(&t));
+                }
+                braces[0] = format!("[{t}] {{");
+                formatter = Fmt::Iter(pairs, items, left);
+            } else if is_fn {
                 base = self.function_base(value, &constructor, &tag);
                 if keys.is_empty() {
                     let s = self.stylize(&base, Style::Special);
@@ -627,6 +653,7 @@ impl<'a, 'js> Inspector<'a, 'js> {
             Fmt::ArrayBuffer => self.format_array_buffer(value),
             Fmt::Promise => self.format_promise(value, recurse_times),
             Fmt::Weak | Fmt::ItemsUnknown => vec![self.stylize("<items unknown>", Style::Special)],
+            Fmt::Iter(pairs, items, left) => self.format_iterator_preview(pairs, &items, left, recurse_times),
         };
         for k in &keys {
             if self.exhausted {

@@ -218,6 +218,43 @@ impl<'js> Inspector<'_, 'js> {
         output
     }
 
+    /// Node's formatSetIterInner / formatMapIterInner (`kIterator`, `kMapEntries`) on an
+    /// iterator preview: `items` are values, or `[k0, v0, k1, v1, ...]` when `pairs`; `left`
+    /// entries remain in all (more than shown when the preview was cut).
+    pub(crate) fn format_iterator_preview(
+        &mut self,
+        pairs: bool,
+        items: &[Value<'js>],
+        left: usize,
+        recurse_times: usize,
+    ) -> Vec<String> {
+        self.indentation_lvl += 2;
+        let mut output = Vec::new();
+        if pairs {
+            for pair in items.chunks(2) {
+                if self.exhausted {
+                    break;
+                }
+                let res: Vec<String> = pair.iter().map(|v| self.format_value(v, recurse_times, false)).collect();
+                let braces = ["[".to_string(), "]".to_string()];
+                output.push(self.reduce_to_single_string(res, "", &braces, Extras::Array, recurse_times, false));
+            }
+        } else {
+            for v in items {
+                if self.exhausted {
+                    break;
+                }
+                output.push(self.format_value(v, recurse_times, false));
+            }
+        }
+        self.indentation_lvl -= 2;
+        let shown = if pairs { items.len() / 2 } else { items.len() };
+        if left > shown {
+            output.push(remaining_text(left - shown));
+        }
+        output
+    }
+
     pub(crate) fn format_promise(&mut self, value: &Value<'js>, recurse_times: usize) -> Vec<String> {
         // SAFETY: JS_PromiseState reads the promise's internal state.
         let state = unsafe { qjs::JS_PromiseState(self.r.p, value.as_raw()) };

@@ -82,11 +82,23 @@ pub struct InspectOptions {
     /// An object is printed on one line if it fits within this many columns
     /// (Node's `util.inspect` default is 128; this crate defaults to 80).
     pub break_length: usize,
+    /// Also list non-enumerable own properties, as `[key]: value` (Node's `showHidden`, which
+    /// `%o` turns on; default `false`). Node's extra entries for typed arrays and buffers
+    /// (`[BYTES_PER_ELEMENT]`, ...) and V8's own `arguments`/`caller` function properties
+    /// are not shown.
+    pub show_hidden: bool,
 }
 
 impl Default for InspectOptions {
     fn default() -> Self {
-        InspectOptions { depth: 2, colors: false, max_array_length: 100, max_string_length: 10_000, break_length: 80 }
+        InspectOptions {
+            depth: 2,
+            colors: false,
+            max_array_length: 100,
+            max_string_length: 10_000,
+            break_length: 80,
+            show_hidden: false,
+        }
     }
 }
 
@@ -125,7 +137,7 @@ pub fn inspect<'js>(ctx: &Ctx<'js>, value: &Value<'js>, opts: &InspectOptions) -
 /// (depth 0) instead of calling a user `toString`; `%d`/`%i`/`%f` give `NaN` for objects
 /// instead of calling `valueOf`; `%j` is a safe JSON rendering (data properties only, no
 /// `toJSON`, proxies show their target, `[Circular]` on cycles); `%o` is `%O` with depth 4
-/// (no hidden properties).
+/// and hidden properties ([`InspectOptions::show_hidden`]).
 // The hook-free variant: no caller in the library since console formatting runs in the guest
 // (`format_console_args`); kept for host-side rendering and exercised by the unit tests.
 #[cfg_attr(not(test), allow(dead_code))]

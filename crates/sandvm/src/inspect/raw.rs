@@ -15,7 +15,13 @@ pub(crate) mod class_id {
     pub const GENERATOR_FUNCTION: u32 = 17;
     pub const ARRAY_BUFFER: u32 = 20;
     pub const SHARED_ARRAY_BUFFER: u32 = 21;
+    pub const UINT8C_ARRAY: u32 = 22;
+    pub const DATAVIEW: u32 = 34;
     pub const BIG_INT: u32 = 35;
+    pub const MAP: u32 = 36;
+    pub const SET: u32 = 37;
+    pub const MAP_ITERATOR: u32 = 44;
+    pub const SET_ITERATOR: u32 = 45;
     pub const PROXY: u32 = 51;
     pub const ASYNC_FUNCTION: u32 = 55;
     pub const ASYNC_GENERATOR_FUNCTION: u32 = 59;
@@ -316,6 +322,144 @@ impl<'js> Raw<'js> {
                 return None;
             }
             Some(self.own(qjs::JS_DupValue(self.p, t)))
+        }
+    }
+
+    /// Whether `v` is a typed array or DataView that tracks the length of its (resizable)
+    /// buffer, i.e. was made without a length: the engine's `track_rab` flag, which no
+    /// property shows. Reads quickjs-ng 0.16.2's `JSTypedArray` (mirrored here, checked by
+    /// `tests::typed_array_layout_matches_engine`).
+    pub(crate) fn view_tracks_length(&self, v: &Value<'js>) -> bool {
+        /// Mirror of `struct list_head` (list.h).
+        #[repr(C)]
+        struct ListHead {
+            prev: *mut c_void,
+            next: *mut c_void,
+        }
+        /// Mirror of `JSTypedArray` (quickjs.c).
+        #[repr(C)]
+        struct TypedArray {
+            link: ListHead,
+            obj: *mut c_void,
+            buffer: *mut c_void,
+            offset: u32,
+            length: u32,
+            track_rab: bool,
+        }
+        let cls = self.class_id(v);
+        if !(class_id::UINT8C_ARRAY..=class_id::DATAVIEW).contains(&cls) {
+            return false;
+        }
+        // SAFETY: `v` is a live object whose class is a typed array or DataView class, so its
+        // opaque slot is its `JSTypedArray` record (layout mirrored above, never null for a
+        // constructed view); we only read one flag.
+        unsafe {
+            let ta = qjs::JS_GetOpaque(v.as_raw(), cls) as *const TypedArray;
+            !ta.is_null() && (*ta).track_rab
+        }
+    }
+
+    /// The entries a Map or Set iterator has still to give, without advancing it (what
+    /// Node's `previewEntries` shows): `None` when `v` is no such iterator, else whether it
+    /// gives key/value pairs (`entries()`), and the values: the keys, the values, or
+    /// `[key0, value0, key1, ...]` for pairs (a Set's pairs are `[v, v]`). At most `limit`
+    /// entries are read; the third item is the number of entries left in all.
+    ///
+    /// Reads the engine's iterator and collection records directly (quickjs-ng 0.16.2's
+    /// `JSMapIteratorData`, `JSMapState`, `JSMapRecord`, mirrored here and checked by
+    /// `tests::map_iterator_layout_matches_engine`): the engine has no API to peek, and
+    /// calling `next` would consume the guest's iterator.
+    pub(crate) fn map_iterator_preview(&self, v: &Value<'js>, limit: usize) -> Option<(bool, Vec<Value<'js>>, usize)> {
+        /// Mirror of `struct list_head` (list.h).
+        #[repr(C)]
+        struct ListHead {
+            prev: *mut ListHead,
+            next: *mut ListHead,
+        }
+        /// Mirror of `JSMapRecord` (quickjs.c).
+        #[repr(C)]
+        struct MapRecord {
+            ref_count: i32,
+            empty: bool,
+            map: *mut c_void,
+            link: ListHead,
+            hash_link: ListHead,
+            key: qjs::JSValue,
+            value: qjs::JSValue,
+        }
+        /// Mirror of the head of `JSMapState` (quickjs.c).
+        #[repr(C)]
+        struct MapState {
+            is_weak: bool,
+            records: ListHead,
+            record_count: u32,
+        }
+        /// Mirror of `JSMapIteratorData` (quickjs.c); `kind` is `JSIteratorKindEnum`.
+        #[repr(C)]
+        struct MapIteratorData {
+            obj: qjs::JSValue,
+            kind: i32,
+            cur_record: *mut MapRecord,
+        }
+        /// `JS_ITERATOR_KIND_KEY`, `_VALUE`, `_KEY_AND_VALUE` (quickjs.c).
+        const KIND_KEY: i32 = 0;
+        const KIND_KEY_AND_VALUE: i32 = 2;
+        let (iter_class, coll_class) = match self.class_id(v) {
+            class_id::MAP_ITERATOR => (class_id::MAP_ITERATOR, class_id::MAP),
+            class_id::SET_ITERATOR => (class_id::SET_ITERATOR, class_id::SET),
+            _ => return None,
+        };
+        let is_set = coll_class == class_id::SET;
+        // SAFETY: `v` is a live object of class JS_CLASS_MAP_ITERATOR/SET_ITERATOR, whose
+        // opaque pointer is its `JSMapIteratorData` (layout mirrored above), and `it.obj` is
+        // undefined (iteration finished) or the live Map/Set it iterates, whose opaque pointer
+        // is its `JSMapState`. No JS code runs during the walk (only reads, then
+        // `JS_DupValue`), so the record list cannot change under us; records are only freed
+        // once unlinked, and `cur_record` holds a reference that keeps its record alive (its
+        // `link.next` is still valid, the engine's own `next` relies on the same). The walk
+        // ends at the list head or after the map's record count (plus deleted records, which
+        // the count leaves out, bounded by a hard cap).
+        unsafe {
+            let it = qjs::JS_GetOpaque(v.as_raw(), iter_class) as *const MapIteratorData;
+            if it.is_null() {
+                return None;
+            }
+            let pairs = (*it).kind == KIND_KEY_AND_VALUE;
+            let mut out = Vec::new();
+            if !qjs::JS_IsObject((*it).obj) {
+                return Some((pairs, out, 0));
+            }
+            let state = qjs::JS_GetOpaque((*it).obj, coll_class) as *const MapState;
+            if state.is_null() {
+                return Some((pairs, out, 0));
+            }
+            let head = std::ptr::addr_of!((*state).records) as *mut ListHead;
+            let mut el = if (*it).cur_record.is_null() { (*head).next } else { (*(*it).cur_record).link.next };
+            let cap = ((*state).record_count as usize).saturating_mul(2).saturating_add(1_000_000);
+            let (mut left, mut steps) = (0usize, 0usize);
+            while !el.is_null() && el != head && steps < cap {
+                steps += 1;
+                // `link` is a field of the record: step back to the record's start.
+                let mr = (el as *mut u8).sub(std::mem::offset_of!(MapRecord, link)) as *const MapRecord;
+                if !(*mr).empty {
+                    if left < limit {
+                        let key = (*mr).key;
+                        let value = if is_set { key } else { (*mr).value };
+                        let dup = |x: qjs::JSValue| self.own(qjs::JS_DupValue(self.p, x));
+                        if pairs {
+                            out.push(dup(key));
+                            out.push(dup(value));
+                        } else if (*it).kind == KIND_KEY {
+                            out.push(dup(key));
+                        } else {
+                            out.push(dup(value));
+                        }
+                    }
+                    left += 1;
+                }
+                el = (*el).next;
+            }
+            Some((pairs, out, left))
         }
     }
 

@@ -111,6 +111,16 @@ const NODE_CASES: &[(&str, &str)] = &[
     ("({ 'a b': 1, __proto__x: 2, ['__proto__']: 3 })", "{ 'a b': 1, __proto__x: 2, ['__proto__']: 3 }"),
     ("(() => { const m = new Map(); const o = {m}; m.set('o', o); return o })()", "<ref *1> { m: Map(1) { 'o' => [Circular *1] } }"),
     ("({ s: 'a\\nb'.repeat(3) })", "{ s: 'a\\nba\\nba\\nb' }"),
+    // Map and Set iterators preview what they have left (Node's previewEntries).
+    ("new Map([[1,'a'],[2,{x:[1,2]}]]).entries()", "[Map Entries] { [ 1, 'a' ], [ 2, { x: [ 1, 2 ] } ] }"),
+    ("{ const m = new Map([[1,'a'],[2,{x:[1,2]}]]); const it = m.keys(); it.next(); it }", "[Map Iterator] { 2 }"),
+    ("new Map().keys()", "[Map Iterator] {  }"),
+    ("{ const it = new Set([1]).values(); it.next(); it.next(); it }", "[Set Iterator] {  }"),
+    ("{ const m=new Map([[1,1],[2,2],[3,3]]); const i=m.keys(); i.next(); m.delete(2); i }", "[Map Iterator] { 3 }"),
+    ("Object.assign(new Map([[1,'a']]).values(), { p: 1 })", "[Map Iterator] { 'a', p: 1 }"),
+    ("new Set([1]).entries()", "[Set Entries] { [ 1, 1 ] }"),
+    ("{ const m = new Map([[1,'a']]); const i = m.entries(); m.set(2,'b'); i }", "[Map Entries] { [ 1, 'a' ], [ 2, 'b' ] }"),
+    ("{ const it = new Map([['k', new Map([[1, 2]]).keys()]]).entries(); it }", "[Map Entries] { [ 'k', [Map Iterator] { 1 } ] }"),
 ];
 
 #[test]
@@ -140,6 +150,10 @@ fn class_ids_and_proxy_layout_match_engine() {
             ("new Proxy({}, {})", class_id::PROXY),
             ("(async function(){})", class_id::ASYNC_FUNCTION),
             ("(async function*(){})", class_id::ASYNC_GENERATOR_FUNCTION),
+            ("new Map()", class_id::MAP),
+            ("new Set()", class_id::SET),
+            ("new Map().keys()", class_id::MAP_ITERATOR),
+            ("new Set().values()", class_id::SET_ITERATOR),
         ] {
             assert_eq!(r.class_id(&eval(ctx, src)), id, "{src}");
         }
@@ -148,6 +162,66 @@ fn class_ids_and_proxy_layout_match_engine() {
         assert!(r.same(&target, &eval(ctx, "tgt")));
         let rev = eval(ctx, "{ const r = Proxy.revocable({}, {}); r.revoke(); r.proxy }");
         assert!(r.proxy_target(&rev).is_none());
+    });
+}
+
+#[test]
+fn typed_array_layout_matches_engine() {
+    with_ctx(|ctx| {
+        let r = Raw::new(ctx);
+        let rab = "new ArrayBuffer(8, { maxByteLength: 16 })";
+        for (src, tracks) in [
+            (format!("new Uint8Array({rab})"), true),
+            (format!("new Float64Array({rab}, 8)"), true),
+            (format!("new DataView({rab}, 2)"), true),
+            (format!("new Uint8Array({rab}, 0, 4)"), false),
+            (format!("new DataView({rab}, 0, 4)"), false),
+            ("new Uint8Array(4)".to_string(), false),
+            ("new BigInt64Array(new ArrayBuffer(16))".to_string(), false),
+            ("new Map()".to_string(), false),
+            ("[1]".to_string(), false),
+        ] {
+            assert_eq!(r.view_tracks_length(&eval(ctx, &src)), tracks, "{src}");
+        }
+    });
+}
+
+#[test]
+fn map_iterator_layout_matches_engine_and_preview_does_not_advance() {
+    with_ctx(|ctx| {
+        let r = Raw::new(ctx);
+        let it = eval(
+            ctx,
+            "globalThis.m = new Map([['a', {}], ['b', 2], ['c', 3]]); globalThis.it = m.entries(); it.next(); it",
+        );
+        let (pairs, items, left) = r.map_iterator_preview(&it, 100).unwrap();
+        assert!(pairs);
+        assert_eq!((items.len(), left), (4, 2));
+        assert_eq!(items[0].as_string().unwrap().to_string().unwrap(), "b");
+        assert_eq!(r.number(&items[3]), Some(3.0));
+        // Cut at `limit`, the count of what is left stays whole.
+        let (_, cut, left) = r.map_iterator_preview(&it, 1).unwrap();
+        assert_eq!((cut.len(), left), (2, 2));
+        // Rendering did not consume the guest's iterator.
+        let _ = ins(ctx, "it");
+        let next: String = ctx.eval("it.next().value.join('=')").unwrap();
+        assert_eq!(next, "b=2");
+        // A Set's pairs are [v, v]; values(): the values only; a finished iterator: nothing.
+        let set = eval(ctx, "globalThis.yo = { y: 1 }; new Set(['x', yo]).entries()");
+        let (pairs, items, left) = r.map_iterator_preview(&set, 100).unwrap();
+        assert!(pairs && items.len() == 4 && left == 2);
+        assert!(r.same(&items[2], &items[3]) && r.same(&items[2], &eval(ctx, "yo")));
+        let vals = eval(ctx, "new Map([[1, 'one']]).values()");
+        let (pairs, items, _) = r.map_iterator_preview(&vals, 100).unwrap();
+        assert!(!pairs && items[0].as_string().unwrap().to_string().unwrap() == "one");
+        let done = eval(ctx, "{ const i = new Map([[1, 1]]).keys(); [...i]; i }");
+        assert_eq!(r.map_iterator_preview(&done, 100).map(|(_, v, n)| (v.len(), n)), Some((0, 0)));
+        assert!(r.map_iterator_preview(&eval(ctx, "[1].keys()"), 100).is_none());
+        let long = ins(ctx, "new Set(Array.from({length:103},(_, i)=>i)).values()");
+        assert!(
+            long.starts_with("[Set Iterator] {\n  0,\n  1,\n") && long.ends_with("  99,\n  ... 3 more items\n}"),
+            "{long}"
+        );
     });
 }
 

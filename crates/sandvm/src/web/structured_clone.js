@@ -1,4 +1,4 @@
-(function () {
+(function (isProxy, tracksLength) {
   'use strict';
   // Everything the algorithm relies on is captured here, before any guest code runs.
   const { getPrototypeOf, keys, defineProperty, create } = Object;
@@ -81,6 +81,13 @@
     // Iterative walk (an explicit stack: a deep graph costs heap, under the memory limit, not
     // engine stack). A task either fills `target[key]` with the clone of `src`, or runs `done`.
     const tasks = [];
+    // The values are read in key order now; the tasks are pushed last key first, so that
+    // they are popped (and the copy's properties created) in the original order.
+    const pushProps = (out, v) => {
+      const ks = keys(v);
+      const vals = ks.map((k) => v[k]);
+      for (let i = ks.length - 1; i >= 0; i--) tasks.push([out, ks[i], vals[i]]);
+    };
     const clone = (v) => {
       if (v === null || (typeof v !== 'object' && typeof v !== 'function')) {
         if (typeof v === 'symbol') fail('Symbol()');
@@ -88,11 +95,13 @@
       }
       const prior = apply(seenGet, seen, [v]);
       if (prior !== undefined) return prior;
+      // A Proxy is an exotic object: never cloned (its traps are not run).
+      if (isProxy(v)) fail('#<Object>');
       if (typeof v === 'function') fail(`function ${v.name || ''}`.trim());
       let out;
       if (isArray(v)) {
         out = new Array(v.length); remember(v, out);
-        for (const k of keys(v)) tasks.push([out, k, v[k]]);
+        pushProps(out, v);
         return out;
       }
       // The tag is only a cheap hint; each kind is confirmed with a brand check (a getter or
@@ -111,12 +120,14 @@
       if (tag === 'SharedArrayBuffer' && is(sabLen, v)) { remember(v, v); return v; }
       if (AB && isView(v)) {
         const name = apply(taTag, v, []);
+        // A view made without a length on a resizable buffer keeps tracking its length.
+        const tracks = tracksLength(v);
         if (name !== undefined) {
           const buf = clone(apply(taBuf, v, []));
-          out = new typed[name](buf, apply(taOff, v, []), apply(taLen, v, []));
+          out = tracks ? new typed[name](buf, apply(taOff, v, [])) : new typed[name](buf, apply(taOff, v, []), apply(taLen, v, []));
         } else {
           const buf = clone(apply(dvBuf, v, []));
-          out = new DV(buf, apply(dvOff, v, []), apply(dvLen, v, []));
+          out = tracks ? new DV(buf, apply(dvOff, v, [])) : new DV(buf, apply(dvOff, v, []), apply(dvLen, v, []));
         }
         remember(v, out); return out;
       }
@@ -125,7 +136,7 @@
         const pairs = [...apply(mapEntries, v, [])];
         const tmp = new Array(pairs.length * 2);
         tasks.push({ done: () => { for (let i = 0; i < tmp.length; i += 2) apply(mapSet, out, [tmp[i], tmp[i + 1]]); } });
-        pairs.forEach(([k, x], i) => { tasks.push([tmp, 2 * i, k]); tasks.push([tmp, 2 * i + 1, x]); });
+        for (let i = pairs.length - 1; i >= 0; i--) { tasks.push([tmp, 2 * i + 1, pairs[i][1]]); tasks.push([tmp, 2 * i, pairs[i][0]]); }
         return out;
       }
       if (tag === 'Set' && is(setSize, v)) {
@@ -133,7 +144,7 @@
         const items = [...apply(setValues, v, [])];
         const tmp = new Array(items.length);
         tasks.push({ done: () => { for (const x of tmp) apply(setAdd, out, [x]); } });
-        items.forEach((x, i) => tasks.push([tmp, i, x]));
+        for (let i = items.length - 1; i >= 0; i--) tasks.push([tmp, i, items[i]]);
         return out;
       }
       const box = boxes[tag];
@@ -151,7 +162,7 @@
       }
       if (tag !== 'Object' && tag !== 'Arguments') fail(`${tag} object`);
       out = {}; remember(v, out);
-      for (const k of keys(v)) tasks.push([out, k, v[k]]);
+      pushProps(out, v);
       return out;
     };
     const root = clone(value);

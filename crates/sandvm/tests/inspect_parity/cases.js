@@ -105,4 +105,19 @@ const fmts = [
   "['%s', [function f() {}]]", "['%s', { f() {} }]", "['%i', new Number(7.7)]", "['%f', new Number(2.5)]",
 ];
 for (const f of fmts) add(f);
+// Later additions: partly consumed and empty Map/Set iterators (Node previews what is left),
+// typed-array and collection subclasses, `%o` (hidden properties) on more shapes.
+const more = [
+  "[(() => { const it = new Map([[1, 'a'], [2, 'b']]).keys(); it.next(); return it })()]",
+  "[(() => { const it = new Set([1, 2, 3]).values(); it.next(); it.next(); return it })()]",
+  "[(() => { const it = new Set([1]).values(); it.next(); it.next(); return it })()]",
+  "[new Map().entries()]", "[new Set(['x', { y: [1] }]).entries()]", "[{ it: new Map([['k', [1, 2]]]).values() }]",
+  "[new Map(Array.from({ length: 120 }, (_, i) => [i, 'v' + i])).keys()]",
+  "[new (class MyBytes extends Uint8Array {})(2)]", "[new (class MyMap extends Map {})([[1, 2]])]",
+  "[new (class MyList extends Array {})(1, 2)]", "[Object.assign(new (class MySet extends Set {})(), { tag: 1 })]",
+  "['%o', [1, [2, 3]]]", "['%o', { a: [1], s: 'x' }]", "['%o', new Map([[1, { b: 2 }]])]", "['%o', new Set([[1]])]",
+  "['%o', Object.defineProperty({ v: 1 }, 'hid', { value: 2 })]", "['%o', null]", "['%o', 42]", "['%o', [[]]]",
+  "['%o', { nested: { deeper: { deepest: { bottom: { end: 1 } } } } }]", "['%o %o', [1], 'x']",
+];
+for (const m of more) add(m);
 module.exports = cases;
