@@ -61,11 +61,11 @@ pub use app::{router, AppState, Caller, OPENAPI_JSON, PLAYGROUND_HTML, ROUTES};
 pub use config::{ClusterSettings, ServerConfig, Tenant};
 pub use error::ServerError;
 pub use queue::{InProcessQueue, JobBody, JobQueue, QueuedJob};
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
 pub use store::{Admission, ExecutionRecord, MemoryStore, ScriptRecord, ScriptStore};
 #[cfg(feature = "postgres")]
 pub use store::{PostgresOptions, PostgresStore};
-#[cfg(feature = "sqlite")]
-pub use store::SqliteStore;
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains for the pool's
 /// grace period (`pool.grace_period_ms`): `GET /readyz` turns 503, the listener stops
