@@ -22,7 +22,8 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Schema migrations, in order: migration `i` takes the schema from version `i` to `i + 1`
 /// (`PRAGMA user_version`).
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE scripts (
         tenant TEXT NOT NULL,
         id TEXT NOT NULL,
@@ -50,7 +51,12 @@ const MIGRATIONS: &[&str] = &["
         queue_ms REAL NOT NULL
     );
     CREATE INDEX executions_by_tenant ON executions (tenant, seq);
-"];
+",
+    "
+    ALTER TABLE scripts ADD COLUMN language TEXT NOT NULL DEFAULT 'javascript'
+        CHECK (language IN ('javascript', 'typescript'));
+",
+];
 
 /// The [`ScriptStore`] in one SQLite file (WAL mode, a busy timeout), persistent across
 /// restarts. Statements run on the blocking thread pool, never on the async runtime's
@@ -208,8 +214,8 @@ impl ScriptStore for SqliteStore {
             // database's write lock from its start).
             let n = c
                 .execute(
-                    "INSERT INTO scripts (tenant, id, code, filename, strict, created_ms)
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                    "INSERT INTO scripts (tenant, id, code, filename, strict, created_ms, language)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?8
                      WHERE (SELECT count(*) FROM scripts WHERE tenant = ?1) < ?7",
                     params![
                         record.tenant,
@@ -218,7 +224,8 @@ impl ScriptStore for SqliteStore {
                         record.filename,
                         record.strict,
                         i64::try_from(record.created_ms).unwrap_or(i64::MAX),
-                        i64::try_from(max).unwrap_or(i64::MAX)
+                        i64::try_from(max).unwrap_or(i64::MAX),
+                        record.language.as_str()
                     ],
                 )
                 .map_err(|e| request_err(&path, e))?;
@@ -233,7 +240,7 @@ impl ScriptStore for SqliteStore {
         let (path, tenant, id) = (self.path.clone(), tenant.to_string(), id.to_string());
         Box::pin(self.call(move |c| {
             c.query_row(
-                "SELECT code, filename, strict, created_ms FROM scripts WHERE tenant = ?1 AND id = ?2",
+                "SELECT code, filename, strict, created_ms, language FROM scripts WHERE tenant = ?1 AND id = ?2",
                 params![tenant, id],
                 |r| {
                     Ok(ScriptRecord {
@@ -243,6 +250,9 @@ impl ScriptStore for SqliteStore {
                         filename: r.get(1)?,
                         strict: r.get(2)?,
                         created_ms: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                        language: r.get::<_, String>(4)?.parse().map_err(|e: sandvm::Error| {
+                            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+                        })?,
                     })
                 },
             )
