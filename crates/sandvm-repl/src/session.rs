@@ -195,7 +195,6 @@ impl Session {
                         filename: Some(filename.to_string()),
                         top_level_await: tla && self.config.eval,
                         language: self.config.language,
-                        ..Default::default()
                     };
                     return self.ctx.eval_with(candidate, &opts).map(|c| c.display);
                 }
