@@ -328,3 +328,55 @@ fn the_call_after_each_limit_finds_the_plugin_loaded_and_activated_again() {
     assert!(h.call_hook(&name, "onEvent", &[json!("go"), json!("spin")]).is_err());
     assert_eq!(state(&mut h), json!({"loads": 1, "activations": 0, "calls": 1}), "not activated after a deactivate");
 }
+
+#[cfg(feature = "typescript")]
+#[test]
+fn a_typescript_entry_loads_imports_typescript_and_maps_positions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("typed");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("plugin.toml"),
+        "name = \"typed\"\nversion = \"0.2.0\"\nentry = \"index.ts\"\ncapabilities = [\"kv\"]\nhooks = [\"order.*\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("money.ts"),
+        "export interface Line {\n  sku: string;\n  cents: number;\n}\nexport const total = (lines: Line[]): number =>\n  lines.reduce((s, l) => s + l.cents, 0);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("index.ts"),
+        "import { kvGet, kvSet } from 'sandvm:host';\n\
+         import { total, type Line } from './money.ts';\n\
+         enum Kind { Created = 'order.created', Refused = 'order.refused' }\n\
+         type Payload = {\n  lines: Line[];\n};\n\
+         export function onEvent(name: string, payload: Payload): number {\n\
+         \x20 if (name === Kind.Refused) {\n\
+         \x20   throw new RangeError(`refused ${payload.lines.length}`);\n\
+         \x20 }\n\
+         \x20 const sum = total(payload.lines) + ((kvGet('sum') as number | undefined) ?? 0);\n\
+         \x20 kvSet('sum', sum);\n\
+         \x20 return sum;\n\
+         }\n",
+    )
+    .unwrap();
+    let mut h = host();
+    assert_eq!(h.load_dir(&dir).unwrap(), "typed");
+    h.activate("typed").unwrap();
+    let lines = json!({"lines": [{"sku": "a", "cents": 250}, {"sku": "b", "cents": 125}]});
+    let d = h.dispatch("order.created", &lines);
+    assert!(d.ok(), "{d:?}");
+    assert_eq!(d.results[0].value, json!(375));
+    assert_eq!(h.dispatch("order.created", &lines).results[0].value, json!(750));
+    // An error thrown by the hook points into index.ts (line 9), not into the JavaScript.
+    let d = h.dispatch("order.refused", &lines);
+    let e = d.results[0].error.as_ref().expect("an error");
+    assert_eq!((e.name.as_deref(), e.line), (Some("RangeError"), Some(9)), "{e:?}");
+    assert!(e.stack.as_deref().is_some_and(|s| s.contains("index.ts:9:")), "{e:?}");
+    // A TypeScript syntax error fails the load with the TypeScript position.
+    std::fs::write(dir.join("index.ts"), "type T = {\n  a: number;\n};\nexport const x: T = { a: 1 ;\n").unwrap();
+    let mut h = host();
+    let err = h.load_dir(&dir).unwrap_err().to_string();
+    assert!(err.contains("4:"), "{err}");
+}

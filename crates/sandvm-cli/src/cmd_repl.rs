@@ -23,6 +23,10 @@ pub struct ReplArgs {
     /// Never colour output (also: the NO_COLOR environment variable).
     #[arg(long = "no-color")]
     pub no_color: bool,
+    /// Inputs are TypeScript: each input's types are stripped (never checked); an input
+    /// that ends early still asks for more lines.
+    #[arg(long)]
+    pub ts: bool,
 }
 
 /// Runs `sandvm repl`. Returns the process exit code: 0 on `.exit`, Ctrl-D or end of piped
@@ -44,7 +48,11 @@ pub fn run(args: ReplArgs) -> anyhow::Result<u8> {
         globals: sb.parse_globals().map_err(anyhow::Error::msg)?,
         modules: sb.module_config(false, None).map_err(anyhow::Error::msg)?,
         capabilities: sb.capabilities().map_err(anyhow::Error::msg)?,
+        language: if args.ts { sandvm::Language::TypeScript } else { sandvm::Language::JavaScript },
     };
+    if !session.language.is_available() {
+        anyhow::bail!("--ts needs sandvm built with its `typescript` feature");
+    }
     let history = history_path(args.history.as_deref(), args.no_history, |k| std::env::var_os(k));
     Ok(sandvm_repl::run(ReplConfig { session, history, interactive })?)
 }

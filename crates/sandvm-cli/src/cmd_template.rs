@@ -34,7 +34,7 @@ pub enum TemplateCmd {
         partials: Option<PathBuf>,
         /// A helpers script run in the sandbox (repeatable): it calls
         /// `Handlebars.registerHelper(name, fn)`, sets `module.exports`, or evaluates to an
-        /// object of helper functions.
+        /// object of helper functions. A `.ts` file is TypeScript (types stripped, not checked).
         #[arg(long, value_name = "FILE.js")]
         helpers: Vec<PathBuf>,
         /// Mustache mode (the Mustache spec) instead of Handlebars.
@@ -338,7 +338,12 @@ fn render(cmd: TemplateCmd) -> Result<String, Fail> {
     }
     for h in &helpers {
         let src = read_text(h)?;
-        t.register_helpers_script(&src).map_err(|e| template_fail(&display(h), e))?;
+        let r = if sandvm::Language::from_path(&h.to_string_lossy()) == sandvm::Language::TypeScript {
+            t.register_helpers_typescript(&src, &display(h))
+        } else {
+            t.register_helpers_script(&src)
+        };
+        r.map_err(|e| template_fail(&display(h), e))?;
     }
     if let Some(dir) = &partials {
         for (pname, path) in partial_files(dir)? {

@@ -88,3 +88,61 @@ fn config_files_may_be_typescript() {
     let v: Json = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(v, serde_json::json!({"stage": "prod", "port": 8080, "debug": false}));
 }
+
+#[test]
+fn repl_ts_reads_typed_multi_line_input() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandvm"))
+        .args(["repl", "--ts", "--no-history"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sandvm repl");
+    let input = "interface P {\n  x: number;\n}\nconst p: P = { x: 41 };\nfunction inc(n: number): number {\n  return n + 1;\n}\ninc(p.x) as number\nlet bad: = 1\n'after ' + typeof p\n";
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let both = format!("{stdout}{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{both}");
+    assert!(stdout.lines().any(|l| l.trim() == "42"), "{both}");
+    assert!(both.contains("SyntaxError"), "{both}");
+    assert!(stdout.contains("'after object'"), "{both}");
+}
+
+#[test]
+fn template_helpers_files_may_be_typescript() {
+    let (code, out) = sandvm_text(&[
+        "template",
+        "render",
+        "examples/typescript/templates/invoice.hbs",
+        "--data",
+        "examples/typescript/templates/invoice.json",
+        "--helpers",
+        "examples/typescript/templates/helpers.ts",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.trim(), "ADA: apple €1.50; pear €0.75;");
+}
+
+#[test]
+fn plugins_may_have_a_typescript_entry() {
+    let (code, out) = sandvm_text(&[
+        "plugin",
+        "run",
+        "examples/typescript/plugins",
+        "--event",
+        "order.created",
+        "--payload",
+        r#"{"id":"o-1","lines":[{"sku":"a","cents":250},{"sku":"b","cents":125}]}"#,
+        "--repeat",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // One JSON line per event; the plugin keeps its store between them.
+    let last = out.trim().lines().last().unwrap_or_default();
+    let v: Json = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["results"][0]["value"], serde_json::json!({"id": "o-1", "revenue": 750}), "{out}");
+}

@@ -33,6 +33,10 @@ pub struct SessionConfig {
     pub modules: Option<sandvm::ModuleConfig>,
     /// Capability packs (timers, URL, ...). By default, none.
     pub capabilities: sandvm::Capabilities,
+    /// The language of the inputs. By default, JavaScript; TypeScript (`sandvm repl --ts`,
+    /// needs the `typescript` cargo feature) strips each input's types, never checks them,
+    /// and still tells an incomplete input from a wrong one.
+    pub language: sandvm::Language,
 }
 
 impl Default for SessionConfig {
@@ -47,6 +51,7 @@ impl Default for SessionConfig {
             globals: Vec::new(),
             modules: None,
             capabilities: sandvm::Capabilities::none(),
+            language: sandvm::Language::JavaScript,
         }
     }
 }
@@ -181,7 +186,7 @@ impl Session {
         tries.push(source.to_string());
         let last = tries.len() - 1;
         for (i, candidate) in tries.iter().enumerate() {
-            match self.bridge.eval_line(&self.ctx, candidate, filename, tla)? {
+            match self.bridge.eval_line_in(&self.ctx, candidate, filename, tla, self.config.language)? {
                 ReplLine::SyntaxError if i < last => continue,
                 ReplLine::SyntaxError => {
                     // Nothing ran. Ask the core for the syntax error: it knows whether the
@@ -189,7 +194,7 @@ impl Session {
                     let opts = EvalOptions {
                         filename: Some(filename.to_string()),
                         top_level_await: tla && self.config.eval,
-                        ..Default::default()
+                        language: self.config.language,
                     };
                     return self.ctx.eval_with(candidate, &opts).map(|c| c.display);
                 }
@@ -552,5 +557,74 @@ mod tests {
         assert!(names(&mut s, "lexical.").is_empty());
         assert!(names(&mut s, "hit").contains(&"hits".to_string()));
         assert_eq!(val(&mut s, "Object.setPrototypeOf(globalThis, Object.prototype); hits"), "0");
+    }
+
+    #[cfg(feature = "typescript")]
+    fn typescript() -> Session {
+        with(SessionConfig { language: sandvm::Language::TypeScript, ..SessionConfig::default() })
+    }
+
+    #[cfg(feature = "typescript")]
+    #[test]
+    fn typescript_lines_strip_types_and_keep_declarations() {
+        let mut s = typescript();
+        val(&mut s, "interface P { x: number; y?: string }");
+        val(&mut s, "let p: P = { x: 40 }; const add = (a: number, b: number): number => a + b");
+        assert_eq!(val(&mut s, "add(p.x, 2 as number)"), "42");
+        val(&mut s, "enum Color { Red = 1, Green }");
+        assert_eq!(val(&mut s, "Color.Green satisfies number"), "2");
+        assert_eq!(val(&mut s, "p!.x"), "40");
+        // A line of types only has no value.
+        assert_eq!(val(&mut s, "type Id = string | number"), "undefined");
+        // Object literals and top-level await still work.
+        val(&mut s, "{ a: 1 }");
+        assert_eq!(val(&mut s, "_.a"), "1");
+        assert_eq!(val(&mut s, "const w: number = await Promise.resolve(6); w * 7"), "42");
+        // A type error is not an error.
+        assert_eq!(val(&mut s, "const n: string = 5 as any; n"), "5");
+    }
+
+    #[cfg(feature = "typescript")]
+    #[test]
+    fn typescript_multi_line_detection() {
+        let mut s = typescript();
+        for src in [
+            "interface Q {",
+            "function f(a: number): number {",
+            "type T = {\n  a: string;",
+            "let o: { a: number } = {",
+            "const xs: Array<number> = [1,",
+            "class C<T> {\n  constructor(private v: T) {",
+            "await new Promise<number>(r => {",
+            "enum E {",
+            "1 +",
+        ] {
+            assert_eq!(s.eval(src).result, LineResult::Incomplete, "{src:?}");
+        }
+        assert_eq!(val(&mut s, "function f(a: number): number {\n  return a +\n1 }"), "undefined");
+        assert_eq!(val(&mut s, "f(41)"), "42");
+        // A wrong line is an error, with the TypeScript line's position.
+        let (e, _) = err(&mut s, "let z: number = 1;\nlet y: = 2");
+        match e {
+            Error::Syntax { incomplete_input: false, line, .. } => assert_eq!(line, Some(2)),
+            other => panic!("{other:?}"),
+        }
+        // Without --ts, a typed line is a syntax error (not an incomplete one).
+        let mut js = session();
+        let (e, _) = err(&mut js, "let t: number = 1");
+        assert!(matches!(e, Error::Syntax { incomplete_input: false, .. }), "{e:?}");
+    }
+
+    #[cfg(feature = "typescript")]
+    #[test]
+    fn typescript_exceptions_point_into_the_typed_line() {
+        let mut s = typescript();
+        let (e, _) =
+            err(&mut s, "type A = {\n  a: number;\n};\nconst a: A = { a: 1 };\nthrow new TypeError('at five')");
+        match &e {
+            Error::Exception { name: Some(n), line, .. } => assert_eq!((n.as_str(), *line), ("TypeError", Some(5))),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(val(&mut s, "_error.message"), "'at five'");
     }
 }

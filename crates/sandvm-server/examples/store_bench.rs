@@ -39,6 +39,7 @@ async fn bench(name: &str, store: Arc<dyn ScriptStore>, n: usize) -> Result<(), 
             code: code.clone(),
             filename: "bench.js".into(),
             strict: false,
+            language: sandvm::Language::JavaScript,
             created_ms: 0,
         };
         let t = Instant::now();

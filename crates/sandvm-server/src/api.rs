@@ -56,6 +56,10 @@ pub struct CreateScriptRequest {
     /// Compile in strict mode. By default, `false`.
     #[serde(default)]
     pub strict: bool,
+    /// `javascript` (the default) or `typescript`: kept with the script; each run strips the
+    /// types and error positions point into the TypeScript source.
+    #[serde(default)]
+    pub language: sandvm::Language,
 }
 
 /// `POST /v1/scripts` response (201).

@@ -560,7 +560,8 @@ async fn create_script(
     ApiJson(req): ApiJson<CreateScriptRequest>,
 ) -> Response {
     let r = async {
-        let filename = req.filename.unwrap_or_else(|| "script.js".into());
+        let default_name = if req.language == sandvm::Language::TypeScript { "script.ts" } else { "script.js" };
+        let filename = req.filename.unwrap_or_else(|| default_name.into());
         if filename.is_empty() || filename.len() > 256 || filename.chars().any(char::is_control) {
             return Err(ServerError::invalid("filename must be 1 to 256 printable characters"));
         }
@@ -574,6 +575,7 @@ async fn create_script(
             code: req.code,
             filename: filename.clone(),
             strict: req.strict,
+            language: req.language,
             created_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
@@ -598,6 +600,7 @@ fn stored_body(record: &ScriptRecord) -> JobBody {
         code: record.code.clone(),
         filename: record.filename.clone(),
         strict: record.strict,
+        language: record.language,
     }
 }
 

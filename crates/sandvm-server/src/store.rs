@@ -39,7 +39,7 @@ pub use sqlite::{SqliteStore, DATABASE_FILE, DEFAULT_BUSY_TIMEOUT};
 
 /// The newest schema version of the SQLite and PostgreSQL stores (both migrate to it when they
 /// open, and refuse a database whose version is newer).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// A boxed future returned by [`ScriptStore`] methods.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ServerError>> + Send + 'a>>;
@@ -57,6 +57,8 @@ pub struct ScriptRecord {
     pub filename: String,
     /// Compiled in strict mode.
     pub strict: bool,
+    /// The source's language (schema version 2; scripts stored before it are JavaScript).
+    pub language: sandvm::Language,
     /// Creation time, milliseconds since the Unix epoch.
     pub created_ms: u64,
 }
@@ -376,6 +378,7 @@ mod tests {
             code: "1".into(),
             filename: "s.js".into(),
             strict: false,
+            language: sandvm::Language::TypeScript,
             created_ms: 0,
         }
     }
@@ -386,7 +389,8 @@ mod tests {
         s.insert(rec("a", "s_1"), 2).await.expect("insert");
         s.insert(rec("a", "s_2"), 2).await.expect("insert");
         assert!(matches!(s.insert(rec("a", "s_3"), 2).await, Err(ServerError::QuotaExceeded { .. })));
-        assert!(s.get("a", "s_1").await.expect("get").is_some());
+        let got = s.get("a", "s_1").await.expect("get").expect("stored");
+        assert_eq!(got.language, sandvm::Language::TypeScript);
         assert!(s.get("b", "s_1").await.expect("get").is_none());
         assert!(!s.remove("b", "s_1").await.expect("remove"));
         assert!(s.remove("a", "s_1").await.expect("remove"));

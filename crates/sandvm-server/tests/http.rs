@@ -201,6 +201,33 @@ async fn auth_is_401_and_scripts_are_per_tenant() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_stored_scripts_keep_their_language_and_positions() {
+    let (_s, app) = app(two_tenants());
+    // Line 6 of the TypeScript source; the stripped JavaScript has the throw on another line.
+    let code = "interface Point {\n  x: number;\n  y: number;\n}\nconst p: Point = { x: n as number, y: 2 };\nif (p.x < 0) { throw new RangeError('negative') }\np.x * p.y satisfies number";
+    let r = send(&app, post("/v1/scripts", Some(KEY_A), &json!({"code": code, "language": "typescript"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json()["filename"], "script.ts", "{}", r.text);
+    let id = r.json()["id"].as_str().expect("id").to_string();
+    let run = format!("/v1/scripts/{id}/run");
+    let r = send(&app, post(&run, Some(KEY_A), &json!({"globals": {"n": 21}}))).await;
+    assert_eq!((r.json()["status"].clone(), r.json()["value"].clone()), (json!("ok"), json!(42)), "{}", r.text);
+    let r = send(&app, post(&run, Some(KEY_A), &json!({"globals": {"n": -1}}))).await;
+    let e = &r.json()["error"];
+    assert_eq!((e["name"].as_str(), e["line"].as_i64()), (Some("RangeError"), Some(6)), "{}", r.text);
+    assert!(e["stack"].as_str().is_some_and(|s| s.contains("script.ts:6:")), "{}", r.text);
+    // The same source as JavaScript does not compile; a TypeScript syntax error names its line.
+    let r = send(&app, post("/v1/scripts", Some(KEY_A), &json!({"code": code}))).await;
+    assert_eq!((r.status, r.kind().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "syntax_error"), "{}", r.text);
+    let bad = json!({"code": "type T = {\n  a: string;\n};\nconst x: T = {a: 'x'} +;", "language": "typescript"});
+    let r = send(&app, post("/v1/scripts", Some(KEY_A), &bad)).await;
+    assert_eq!((r.status, r.kind().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "syntax_error"), "{}", r.text);
+    assert!(r.text.contains(" at 4:"), "{}", r.text);
+    let r = send(&app, post("/v1/scripts", Some(KEY_A), &json!({"code": "1", "language": "coffee"}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn body_limit_413_and_content_type_415() {
     let (_s, app) = app(two_tenants());
     let big = "x".repeat(5000);

@@ -48,6 +48,7 @@ fn record(tenant: &str, id: &str) -> ScriptRecord {
         code: "1".into(),
         filename: "s.js".into(),
         strict: false,
+        language: sandvm::Language::JavaScript,
         created_ms: 1,
     }
 }
@@ -66,6 +67,18 @@ async fn two_nodes_share_scripts_and_the_log_and_survive_a_restart() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(versions, (1..=sandvm_server::store::SCHEMA_VERSION).collect::<Vec<_>>());
+
+    // A TypeScript script stored through A runs through B with its positions.
+    let ts = "interface Box {\n  v: number;\n}\nconst b: Box = { v: 2 };\nif (b.v > 1) throw new TypeError('boxed');";
+    let r = send(&app_a, post("/v1/scripts", Some(KEY_A), &json!({"code": ts, "language": "typescript"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let ts_id = r.json()["id"].as_str().expect("id").to_string();
+    let r = send(&app_b, post(&format!("/v1/scripts/{ts_id}/run"), Some(KEY_A), &json!({}))).await;
+    let e = &r.json()["error"];
+    assert_eq!((e["name"].as_str(), e["line"].as_i64()), (Some("TypeError"), Some(5)), "{}", r.text);
+    let stored = b.store().get("a", &ts_id).await.expect("get").expect("stored");
+    assert_eq!(stored.language, sandvm::Language::TypeScript);
+    assert!(b.store().remove("a", &ts_id).await.expect("remove"));
 
     let secret = "'marker-9d1e:' + (6 * 7)";
     let r = send(&app_a, post("/v1/scripts", Some(KEY_A), &json!({"code": secret}))).await;
@@ -109,10 +122,10 @@ async fn two_nodes_share_scripts_and_the_log_and_survive_a_restart() {
     let r =
         send(&app_b, post("/v1/templates/render", Some(KEY_A), &json!({"template": "{{x}}", "data": {"x": 1}}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    // One row per run: the two script runs above, four executions and one render for a.
+    // One row per run: the three script runs above, four executions and one render for a.
     let log = a.store().executions("a", 100).await.expect("log");
     let kinds: Vec<(&str, &str)> = log.iter().rev().map(|r| (r.job_kind.as_str(), r.outcome.as_str())).collect();
-    let expected: Vec<(&str, String)> = [("script", "ok"), ("script", "ok")]
+    let expected: Vec<(&str, String)> = [("script", "exception"), ("script", "ok"), ("script", "ok")]
         .into_iter()
         .map(|(k, o)| (k, o.to_string()))
         .chain(jobs.iter().filter(|j| j.1 == KEY_A).map(|j| ("execute", j.3.to_string())))
@@ -351,4 +364,45 @@ async fn an_unreachable_database_or_a_bad_url_is_a_quick_typed_error() {
         Err(e @ ServerError::Config { .. }) => assert!(!e.to_string().contains("secret-pw"), "{e}"),
         other => panic!("expected a config error, got {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_database_migrates_and_its_scripts_stay_javascript() {
+    let Some(pg) = Postgres::start() else { return };
+    // The schema of version 1 (before stored scripts had a language), as an older sandvm left it.
+    let db = sql(&pg.url).await;
+    db.batch_execute(
+        "CREATE TABLE sandvm_schema_version (version bigint PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+         CREATE TABLE sandvm_scripts (tenant text NOT NULL, id text NOT NULL, code text NOT NULL, filename text NOT NULL,
+             strict boolean NOT NULL, created_ms bigint NOT NULL, PRIMARY KEY (tenant, id));
+         CREATE TABLE sandvm_script_counts (tenant text PRIMARY KEY, n bigint NOT NULL);
+         CREATE TABLE sandvm_rate_buckets (tenant text PRIMARY KEY, tokens double precision NOT NULL,
+             updated_ms double precision NOT NULL, admitted boolean NOT NULL);
+         CREATE TABLE sandvm_executions (seq bigserial PRIMARY KEY, id text NOT NULL UNIQUE, tenant text NOT NULL,
+             job_kind text NOT NULL, outcome text NOT NULL, started_ms bigint NOT NULL, wall_ms double precision NOT NULL,
+             cpu_ms double precision NOT NULL, queue_ms double precision NOT NULL);
+         CREATE INDEX sandvm_executions_by_tenant ON sandvm_executions (tenant, seq);
+         INSERT INTO sandvm_scripts VALUES ('a', 's_old', '6 * 7', 'old.js', false, 1);
+         INSERT INTO sandvm_script_counts VALUES ('a', 1);
+         INSERT INTO sandvm_schema_version (version) VALUES (1);",
+    )
+    .await
+    .expect("a version 1 database");
+    let (state, app) = node(&pg.url, config(None)).await;
+    let old = state.store().get("a", "s_old").await.expect("get").expect("the old row");
+    assert_eq!(old.language, sandvm::Language::JavaScript);
+    let r = send(&app, post("/v1/scripts/s_old/run", Some(KEY_A), &json!({}))).await;
+    assert_eq!(r.json()["value"], 42, "{}", r.text);
+    let versions: Vec<i64> = db
+        .query("SELECT version FROM sandvm_schema_version ORDER BY version", &[])
+        .await
+        .expect("versions")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, (1..=sandvm_server::store::SCHEMA_VERSION).collect::<Vec<_>>());
+    // The column refuses a language this version does not know.
+    let bad = db.execute("UPDATE sandvm_scripts SET language = 'coffee' WHERE id = 's_old'", &[]).await;
+    assert!(bad.is_err(), "the CHECK constraint holds");
+    state.shutdown().await;
 }

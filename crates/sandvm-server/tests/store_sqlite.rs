@@ -35,6 +35,7 @@ fn record(tenant: &str, id: &str) -> ScriptRecord {
         code: "1".into(),
         filename: "s.js".into(),
         strict: false,
+        language: sandvm::Language::JavaScript,
         created_ms: 1,
     }
 }
@@ -252,4 +253,61 @@ fn a_newer_schema_is_refused() {
         }
         other => panic!("expected StoreSchemaTooNew, got {other:?}"),
     }
+}
+
+/// The schema of version 1 (before stored scripts had a language), as an older sandvm left it.
+const SCHEMA_V1: &str = "
+    CREATE TABLE scripts (tenant TEXT NOT NULL, id TEXT NOT NULL, code TEXT NOT NULL, filename TEXT NOT NULL,
+        strict INTEGER NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID;
+    CREATE TABLE rate_buckets (tenant TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_ms INTEGER NOT NULL,
+        admitted INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE executions (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,
+        job_kind TEXT NOT NULL, outcome TEXT NOT NULL, started_ms INTEGER NOT NULL, wall_ms REAL NOT NULL,
+        cpu_ms REAL NOT NULL, queue_ms REAL NOT NULL);
+    CREATE INDEX executions_by_tenant ON executions (tenant, seq);
+    INSERT INTO scripts VALUES ('a', 's_old', '6 * 7', 'old.js', 0, 1);
+    PRAGMA user_version = 1;
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_database_migrates_and_typescript_scripts_survive_a_restart() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("data");
+    std::fs::create_dir(&dir).expect("data dir");
+    let c = rusqlite::Connection::open(dir.join(DATABASE_FILE)).expect("create v1");
+    c.execute_batch(SCHEMA_V1).expect("v1 schema");
+    drop(c);
+    let ts = "type Pair = [number, number];\nconst pair: Pair = [6, 7];\nif (pair.length > 2) throw new Error('x');\nfunction mul(a: number, b: number): number {\n  if (a > 100) throw new RangeError('too big');\n  return a * b;\n}\nmul(pair[0] + (typeof k === 'number' ? k : 0), pair[1])";
+    let id = {
+        let (state, app) = node(&dir, config(None));
+        // The older row reads as JavaScript and still runs.
+        let old = state.store().get("a", "s_old").await.expect("get").expect("the old row");
+        assert_eq!(old.language, sandvm::Language::JavaScript);
+        let r = send(&app, post("/v1/scripts/s_old/run", Some(KEY_A), &json!({}))).await;
+        assert_eq!(r.json()["value"], 42, "{}", r.text);
+        let r = send(
+            &app,
+            post("/v1/scripts", Some(KEY_A), &json!({"code": ts, "language": "typescript", "filename": "mul.ts"})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let id = r.json()["id"].as_str().expect("id").to_string();
+        state.shutdown().await;
+        id
+    };
+    let c = rusqlite::Connection::open(dir.join(DATABASE_FILE)).expect("open");
+    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
+    assert_eq!(v, SCHEMA_VERSION);
+    drop(c);
+    let (state, app) = node(&dir, config(None));
+    let got = state.store().get("a", &id).await.expect("get").expect("kept");
+    assert_eq!((got.language, got.filename.as_str()), (sandvm::Language::TypeScript, "mul.ts"));
+    let run = format!("/v1/scripts/{id}/run");
+    let r = send(&app, post(&run, Some(KEY_A), &json!({}))).await;
+    assert_eq!(r.json()["value"], 42, "{}", r.text);
+    let r = send(&app, post(&run, Some(KEY_A), &json!({"globals": {"k": 1000}}))).await;
+    let e = &r.json()["error"];
+    assert_eq!((e["name"].as_str(), e["line"].as_i64()), (Some("RangeError"), Some(5)), "{}", r.text);
+    assert!(e["stack"].as_str().is_some_and(|s| s.contains("mul.ts:5:")), "{}", r.text);
+    state.shutdown().await;
 }

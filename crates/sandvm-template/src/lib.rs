@@ -360,6 +360,26 @@ impl Templates {
         Ok(n.and_then(|v| v.as_u64()).unwrap_or(0) as usize)
     }
 
+    /// [`Templates::register_helpers_script`] for a TypeScript helpers file (`helpers.ts`)
+    /// named `filename`: its types are stripped on the host (never checked) and the
+    /// JavaScript runs as a helpers script. A syntax error, and an error thrown while the
+    /// file runs, point into the TypeScript source (line, column, and stack frames naming
+    /// `filename`); an error thrown later by a helper during a render has the positions of
+    /// the stripped JavaScript.
+    ///
+    /// # Errors
+    /// As [`Templates::register_helpers_script`]; [`TemplateError::Sandbox`] with
+    /// [`sandvm::Error::Syntax`] (TypeScript positions), [`sandvm::Error::SourceTooLarge`],
+    /// [`sandvm::Error::TooDeep`], or [`sandvm::Error::Host`] when sandvm was built without
+    /// its `typescript` feature.
+    pub fn register_helpers_typescript(&mut self, ts_source: &str, filename: &str) -> Result<usize> {
+        let stripped = sandvm::strip_types(ts_source, filename).map_err(TemplateError::Sandbox)?;
+        self.register_helpers_script(&stripped.code).map_err(|e| match e {
+            TemplateError::Sandbox(e) => TemplateError::Sandbox(stripped.remap(e, GUEST_EVAL_NAME)),
+            other => other,
+        })
+    }
+
     /// Runs a decorators script in the sandbox: its completion value (or `module.exports`)
     /// is an object of decorator functions, or it calls `Handlebars.registerDecorator(name,
     /// fn)`. A decorator `{{* name args}}` is called as in handlebars.js: `(program, props,
@@ -492,6 +512,10 @@ impl Templates {
         TemplateError::Sandbox(e)
     }
 }
+
+/// The file name the engine gives source evaluated by the guest's `eval` (how helpers files
+/// run).
+const GUEST_EVAL_NAME: &str = "<input>";
 
 /// A secret for one template set: 128 bits from the standard library's randomly keyed
 /// hasher (seeded from the OS), mixed with the time and a counter.

@@ -10,7 +10,10 @@
 //! `!`, `enum` and `const enum` (both become objects), namespaces, parameter properties,
 //! `declare`, type-only imports and exports (and imports used only as types), `import x =
 //! require()`, overloads, abstract classes, `accessor` fields. JSX is off unless asked
-//! ([`Options::jsx`]). Nothing is lowered: the output keeps the input's ECMAScript level.
+//! ([`Options::jsx`]). Nothing else is lowered: the output keeps the input's ECMAScript level,
+//! except `accessor` fields (QuickJS-ng has no auto-accessors), which become a private storage
+//! field, a getter and a setter, with every position before them unchanged; an `accessor` with
+//! a computed, string or numeric key or with decorators is an [`Error::Syntax`] saying so.
 //!
 //! ```
 //! let out = sandvm_typescript::transform(
@@ -30,6 +33,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod accessor;
 mod depth;
 mod map;
 
@@ -47,7 +51,7 @@ pub use map::PositionMap;
 
 /// The transformer's version, part of every cache key of transformed output: a new oxc or a
 /// change to the options here must change it.
-pub const TRANSFORMER_VERSION: &str = "oxc-0.146.0/sandvm-ts-1";
+pub const TRANSFORMER_VERSION: &str = "oxc-0.146.0/sandvm-ts-2";
 
 /// Default of [`Options::max_source_bytes`]: 4 MiB of TypeScript source.
 pub const DEFAULT_MAX_SOURCE_BYTES: usize = 4 * 1024 * 1024;
@@ -188,6 +192,9 @@ fn transform_inner(source: &str, filename: &str, options: &Options) -> Result<Ou
     if options.jsx {
         source_type = source_type.with_jsx(true);
     }
+    // Auto-accessors are lowered in the text first (lines and columns kept; see `accessor`).
+    let lowered = accessor::lower(source, source_type)?;
+    let source = lowered.as_deref().unwrap_or(source);
     let parse_options = ParseOptions::default();
     let parsed = Parser::new(&allocator, source, source_type).with_options(parse_options).parse();
     if let Some(first) = parsed.diagnostics.errors().next() {

@@ -92,3 +92,37 @@ fn typescript_paths() {
     assert!(is_typescript_path("a/b.ts") && is_typescript_path("x.MTS") && is_typescript_path("y.cts"));
     assert!(!is_typescript_path("a.d.ts") && !is_typescript_path("a.js") && !is_typescript_path("ts"));
 }
+
+#[test]
+fn accessor_fields_are_lowered_keeping_positions() {
+    let src = "class A {\n  static accessor n: number = 1;\n  accessor #p = 2;\n  public accessor x: string = 'x';\n}\nthrow new Error('line 6');\n";
+    let out = transform(src, "t.ts", &Options::default()).expect("transforms");
+    assert!(!out.code.contains("accessor "), "{}", out.code);
+    assert!(
+        out.code.contains("static get n()") && out.code.contains("get #p()") && out.code.contains("set x(v)"),
+        "{}",
+        out.code
+    );
+    // The generated `throw` still maps to line 6, column 1.
+    let line = out.code.lines().position(|l| l.contains("throw")).expect("throw") as u32 + 1;
+    let col = out.code.lines().nth(line as usize - 1).and_then(|l| l.find("throw")).expect("col") as u32 + 1;
+    assert_eq!(out.map.original(line, col), Some((6, 1)), "{}", out.code);
+}
+
+#[test]
+fn accessor_fields_that_cannot_be_lowered_are_typed_syntax_errors() {
+    for (src, line) in
+        [("class A {\n  accessor ['k'] = 1;\n}", 2), ("class A {\n  x = 1;\n  accessor 'quoted' = 1;\n}", 3)]
+    {
+        match transform(src, "t.ts", &Options::default()) {
+            Err(Error::Syntax { message, line: l, incomplete_input: false, .. }) => {
+                assert!(message.contains("accessor"), "{message}");
+                assert_eq!(l, line, "{src:?}");
+            }
+            other => panic!("{src:?}: {other:?}"),
+        }
+    }
+    // The word elsewhere is left alone.
+    let out = js("const accessor = 1;\nclass B { accessor() { return accessor } }\nnew B().accessor()");
+    assert!(out.contains("accessor()"), "{out}");
+}

@@ -81,6 +81,99 @@ pub fn typescript_transformer_version() -> Option<&'static str> {
     }
 }
 
+/// Checks that `source` parses as a classic script in `language` (for TypeScript: its types
+/// strip and the result compiles), without running anything. Stored scripts use it to refuse
+/// bad source when they are created.
+///
+/// ```
+/// use sandvm::{check_syntax, Language};
+/// assert!(check_syntax("1 +", "a.js", false, Language::JavaScript).is_err());
+/// assert!(check_syntax("1 + 1", "a.js", false, Language::JavaScript).is_ok());
+/// ```
+///
+/// # Errors
+/// [`Error::Syntax`] with the source's line and column (the TypeScript source's for
+/// TypeScript); [`Error::SourceTooLarge`]; [`Error::TooDeep`] for TypeScript nested too deeply;
+/// [`Error::Host`] for TypeScript without the `typescript` cargo feature.
+pub fn check_syntax(source: &str, filename: &str, strict: bool, language: Language) -> Result<()> {
+    use crate::script::{compile, SourceKind};
+    match language {
+        Language::JavaScript => compile(source, filename, strict, SourceKind::Script).map(|_| ()),
+        #[cfg(feature = "typescript")]
+        Language::TypeScript => {
+            let out = transpile(source, filename, TsKind::Script)?;
+            compile(&out.code, filename, strict, SourceKind::Script)
+                .map(|_| ())
+                .map_err(|e| remap(e, &out.map, filename))
+        }
+        #[cfg(not(feature = "typescript"))]
+        Language::TypeScript => Err(unavailable()),
+    }
+}
+
+/// A TypeScript classic script with its types stripped ([`strip_types`]), and the way back
+/// to the TypeScript source's positions. For hosts that hand the JavaScript to the guest
+/// themselves (template helpers files are evaluated by guest code).
+#[derive(Debug, Clone)]
+pub struct StrippedTypeScript {
+    /// The JavaScript.
+    pub code: String,
+    /// The name the positions are mapped for (the one given to [`strip_types`]).
+    pub filename: String,
+    #[cfg(feature = "typescript")]
+    map: std::sync::Arc<sandvm_typescript::PositionMap>,
+}
+
+impl StrippedTypeScript {
+    /// Maps the positions of `err` (a syntax error or an exception raised by
+    /// [`StrippedTypeScript::code`] running under the name `ran_as`) back to the TypeScript
+    /// source: the error's line and column, and the stack frames that name `ran_as`, which
+    /// then name [`StrippedTypeScript::filename`]. Other errors come back unchanged.
+    pub fn remap(&self, err: Error, ran_as: &str) -> Error {
+        #[cfg(feature = "typescript")]
+        {
+            let err = remap(err, &self.map, ran_as);
+            if ran_as == self.filename {
+                return err;
+            }
+            match err {
+                Error::Exception { name, message, stack, line, column, value } => {
+                    let stack = stack.map(|s| s.replace(&format!("{ran_as}:"), &format!("{}:", self.filename)));
+                    Error::Exception { name, message, stack, line, column, value }
+                }
+                other => other,
+            }
+        }
+        #[cfg(not(feature = "typescript"))]
+        {
+            let _ = ran_as;
+            err
+        }
+    }
+}
+
+/// Strips the types of a TypeScript classic script named `filename`, without running it.
+/// [`Context::eval_with`](crate::Context::eval_with) with [`Language::TypeScript`] does
+/// this (and the position mapping) by itself; this is for hosts that give the JavaScript
+/// to guest code to evaluate.
+///
+/// # Errors
+/// [`Error::Syntax`] with the TypeScript source's line and column; [`Error::SourceTooLarge`]
+/// over [`MAX_TYPESCRIPT_SOURCE`]; [`Error::TooDeep`]; [`Error::Host`] without the
+/// `typescript` cargo feature.
+pub fn strip_types(source: &str, filename: &str) -> Result<StrippedTypeScript> {
+    #[cfg(feature = "typescript")]
+    {
+        let out = transpile(source, filename, TsKind::Script)?;
+        Ok(StrippedTypeScript { code: out.code, filename: filename.to_string(), map: std::sync::Arc::new(out.map) })
+    }
+    #[cfg(not(feature = "typescript"))]
+    {
+        let _ = (source, filename);
+        Err(unavailable())
+    }
+}
+
 /// Largest TypeScript source sandvm transforms: 4 MiB (larger sources answer
 /// [`Error::SourceTooLarge`]).
 pub const MAX_TYPESCRIPT_SOURCE: usize = 4 * 1024 * 1024;
@@ -119,6 +212,20 @@ mod ts {
         });
         options.max_source_bytes = super::MAX_TYPESCRIPT_SOURCE;
         sandvm_typescript::transform(source, filename, &options).map_err(convert)
+    }
+
+    /// Strips the types of a classic script. With `top_level_await`, a script that does not
+    /// parse as one (top-level `await` is an identifier in scripts) is parsed as a module,
+    /// whose error is then the one reported (it knows whether the input is incomplete).
+    pub(crate) fn transpile_script(
+        source: &str,
+        filename: &str,
+        top_level_await: bool,
+    ) -> Result<sandvm_typescript::Output> {
+        match transpile(source, filename, TsKind::Script) {
+            Err(Error::Syntax { .. }) if top_level_await => transpile(source, filename, TsKind::Module),
+            other => other,
+        }
     }
 
     fn convert(e: sandvm_typescript::Error) -> Error {
@@ -237,7 +344,7 @@ pub(crate) fn eval(
         let js_opts = crate::EvalOptions { language: Language::JavaScript, ..opts.clone() };
         let result = if opts.language == Language::TypeScript {
             let filename = opts.filename.clone().unwrap_or_else(|| ctx.options().filename.clone());
-            match transpile(source, &filename, TsKind::Script) {
+            match transpile_script(source, &filename, opts.top_level_await) {
                 Err(e) => Err(e),
                 Ok(out) => ctx.eval_js(&out.code, &js_opts, want).map_err(|e| remap(e, &out.map, &filename)),
             }
@@ -268,6 +375,21 @@ pub(crate) fn run_module(ctx: &crate::Context, source: &str, name: &str) -> Opti
             ctx.run_module_js(source, name)
         };
         Some(result.map_err(|e| remap_modules(ctx, e)))
+    }
+}
+
+/// Maps the frames of `err` that point into TypeScript modules `ctx` loaded (for runs that
+/// call into module code: [`crate::Context::call`], a compiled script or function). The error
+/// comes back unchanged without the `typescript` feature or when no such frame is in it.
+pub(crate) fn remap_loaded(ctx: &crate::Context, err: Error) -> Error {
+    #[cfg(feature = "typescript")]
+    {
+        remap_modules(ctx, err)
+    }
+    #[cfg(not(feature = "typescript"))]
+    {
+        let _ = ctx;
+        err
     }
 }
 

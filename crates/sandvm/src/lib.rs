@@ -55,7 +55,9 @@ pub use convert::MAX_JSON_DEPTH;
 pub use error::{Error, ErrorSource, Result};
 pub use executor::{Executor, ExecutorConfig, JobCancel, Ticket};
 pub use inspect::InspectOptions;
-pub use language::{typescript_transformer_version, Language, MAX_TYPESCRIPT_SOURCE};
+pub use language::{
+    check_syntax, strip_types, typescript_transformer_version, Language, StrippedTypeScript, MAX_TYPESCRIPT_SOURCE,
+};
 #[cfg(feature = "serde")]
 pub use limits::LimitsSeed;
 pub use limits::{

@@ -97,6 +97,44 @@ impl ReplBridge {
     /// uncaught error, which is also bound to `_error`; a limit), and as
     /// [`ReplBridge::install`].
     pub fn eval_line(&self, ctx: &Context, source: &str, filename: &str, top_level_await: bool) -> Result<ReplLine> {
+        self.eval_js_line(ctx, source, filename, top_level_await)
+    }
+
+    /// [`ReplBridge::eval_line`] of a line in `language`. TypeScript has its types stripped
+    /// first (a line that does not parse is [`ReplLine::SyntaxError`], and
+    /// [`Context::eval_with`] with the same language gives the exact error, TypeScript
+    /// positions and `incomplete_input` included); errors of the running line point into
+    /// the TypeScript line.
+    ///
+    /// # Errors
+    /// As [`ReplBridge::eval_line`]; [`Error::Host`] for TypeScript without the `typescript`
+    /// cargo feature.
+    pub fn eval_line_in(
+        &self,
+        ctx: &Context,
+        source: &str,
+        filename: &str,
+        top_level_await: bool,
+        language: crate::Language,
+    ) -> Result<ReplLine> {
+        match language {
+            crate::Language::JavaScript => self.eval_js_line(ctx, source, filename, top_level_await),
+            #[cfg(feature = "typescript")]
+            crate::Language::TypeScript => {
+                let out = match crate::language::transpile_script(source, filename, top_level_await) {
+                    Ok(out) => out,
+                    Err(Error::Syntax { .. }) => return Ok(ReplLine::SyntaxError),
+                    Err(e) => return Err(e),
+                };
+                self.eval_js_line(ctx, &out.code, filename, top_level_await)
+                    .map_err(|e| crate::language::remap(e, &out.map, filename))
+            }
+            #[cfg(not(feature = "typescript"))]
+            crate::Language::TypeScript => Err(crate::language::unavailable()),
+        }
+    }
+
+    fn eval_js_line(&self, ctx: &Context, source: &str, filename: &str, top_level_await: bool) -> Result<ReplLine> {
         self.install(ctx)?;
         *self.slot.outcome.borrow_mut() = None;
         self.slot.armed.set(true);

@@ -5,7 +5,7 @@
 //! ```toml
 //! name = "greeter"                 # [a-z0-9._-]+, unique in a host
 //! version = "1.0.0"
-//! entry = "index.js"               # by default, index.js; must stay inside the directory
+//! entry = "index.js"               # by default, index.js; index.ts is TypeScript; inside the directory
 //! description = "Says hello"
 //! capabilities = ["kv", "emit"]    # what it asks for; the host must have granted each
 //! hooks = ["user.created", "order.*"]   # events it handles (exact, or a prefix ending in *)

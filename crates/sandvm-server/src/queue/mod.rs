@@ -59,6 +59,9 @@ pub enum JobBody {
         filename: String,
         /// Compiled in strict mode.
         strict: bool,
+        /// Its language (JavaScript when absent from the wire: older API nodes).
+        #[serde(default)]
+        language: Language,
     },
     /// A template render (`POST /v1/templates/render`).
     Template {
@@ -82,7 +85,8 @@ pub struct QueuedJob {
     pub globals: Option<Json>,
     /// Canonical names of the granted capability packs.
     pub capabilities: Vec<String>,
-    /// The source's language (for `source` and `module` bodies).
+    /// The source's language (for `source` and `module` bodies; a stored script carries its
+    /// own in [`JobBody::Stored`]).
     pub language: Language,
 }
 
@@ -109,8 +113,8 @@ impl QueuedJob {
         let mut job = match &self.body {
             JobBody::Source { code } => Job::source(code.as_str()).with_language(self.language),
             JobBody::Module { code } => Job::module(code.as_str()).with_language(self.language),
-            JobBody::Stored { code, filename, strict, .. } => {
-                let mut j = Job::source(code.as_str());
+            JobBody::Stored { code, filename, strict, language, .. } => {
+                let mut j = Job::source(code.as_str()).with_language(*language);
                 if let JobKind::Source { filename: f, .. } = &mut j.kind {
                     f.clone_from(filename);
                 }
@@ -277,7 +281,10 @@ impl InProcessQueue {
 
     async fn run_inner(&self, job: QueuedJob) -> Result<Outcome, ServerError> {
         let pool_job = match &job.body {
-            JobBody::Stored { script_id, code, filename, strict } => {
+            // TypeScript runs as source (the pool's compiled scripts are JavaScript): the
+            // transform is cheap next to a run, and positions map back to the TypeScript.
+            JobBody::Stored { language: Language::TypeScript, .. } => job.to_pool_job(),
+            JobBody::Stored { script_id, code, filename, strict, .. } => {
                 let key = (job.tenant.clone(), script_id.clone());
                 let known = self.compiled().get(&key).copied();
                 let sid = match known {
@@ -324,9 +331,12 @@ impl JobQueue for InProcessQueue {
 
     fn check_script<'a>(&'a self, tenant: &'a str, script_id: &'a str, body: &'a JobBody) -> QueueFuture<'a, ()> {
         Box::pin(async move {
-            let JobBody::Stored { code, filename, strict, .. } = body else {
+            let JobBody::Stored { code, filename, strict, language, .. } = body else {
                 return Err(ServerError::internal("check_script needs a stored script"));
             };
+            if *language != Language::JavaScript {
+                return check_syntax(code, filename, *strict, *language).await;
+            }
             let sid = self.compile(tenant, code, filename, *strict).await?;
             self.compiled().insert((tenant.to_string(), script_id.to_string()), sid);
             Ok(())
@@ -353,6 +363,21 @@ impl JobQueue for InProcessQueue {
     }
 }
 
+/// Checks a stored script's syntax on a blocking thread (TypeScript: the transform and the
+/// compile of its output; positions are the TypeScript source's).
+pub(crate) async fn check_syntax(
+    code: &str,
+    filename: &str,
+    strict: bool,
+    language: Language,
+) -> Result<(), ServerError> {
+    let (code, filename) = (code.to_string(), filename.to_string());
+    let r = tokio::task::spawn_blocking(move || sandvm::check_syntax(&code, &filename, strict, language))
+        .await
+        .map_err(|e| ServerError::internal(format!("the compiler task failed: {e}")))?;
+    r.map_err(|e| ServerError::Unprocessable { kind: "syntax_error", message: e.to_string() })
+}
+
 /// A random job id: `j_` and 24 hex digits.
 fn new_job_id() -> Result<String, ServerError> {
     let mut b = [0u8; 12];
@@ -372,7 +397,13 @@ mod tests {
     fn jobs_and_results_round_trip_as_json() {
         let mut job = QueuedJob::new(
             "acme",
-            JobBody::Stored { script_id: "s_1".into(), code: "x + 1".into(), filename: "a.js".into(), strict: true },
+            JobBody::Stored {
+                script_id: "s_1".into(),
+                code: "x + 1".into(),
+                filename: "a.js".into(),
+                strict: true,
+                language: Language::TypeScript,
+            },
             Limits { timeout: Some(Duration::from_millis(250)), memory: 8 << 20, ..Default::default() },
         )
         .expect("id");
@@ -383,6 +414,13 @@ mod tests {
         assert_eq!(back, job);
         let pool_job = back.to_pool_job();
         assert!(pool_job.options.strict);
+        assert_eq!(pool_job.options.language, Language::TypeScript);
+        // A stored body from an older API node (no `language`) is JavaScript.
+        let old: JobBody = serde_json::from_value(serde_json::json!(
+            {"type": "stored", "script_id": "s_2", "code": "1", "filename": "b.js", "strict": false}
+        ))
+        .expect("an older body");
+        assert!(matches!(old, JobBody::Stored { language: Language::JavaScript, .. }));
         match &pool_job.kind {
             JobKind::Source { source, filename } => assert_eq!((&**source, filename.as_str()), ("x + 1", "a.js")),
             other => panic!("{other:?}"),

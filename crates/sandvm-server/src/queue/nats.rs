@@ -407,14 +407,10 @@ impl JobQueue for NatsQueue {
 
     fn check_script<'a>(&'a self, _tenant: &'a str, _script_id: &'a str, body: &'a JobBody) -> QueueFuture<'a, ()> {
         Box::pin(async move {
-            let JobBody::Stored { code, filename, strict, .. } = body else {
+            let JobBody::Stored { code, filename, strict, language, .. } = body else {
                 return Err(ServerError::internal("check_script needs a stored script"));
             };
-            let (code, options) = (code.clone(), sandvm::ScriptOptions { filename: filename.clone(), strict: *strict });
-            let r = tokio::task::spawn_blocking(move || sandvm::Script::with_options(&code, options).map(|_| ()))
-                .await
-                .map_err(|e| ServerError::internal(format!("the compiler task failed: {e}")))?;
-            r.map_err(|e| ServerError::Unprocessable { kind: "syntax_error", message: e.to_string() })
+            super::check_syntax(code, filename, *strict, *language).await
         })
     }
 

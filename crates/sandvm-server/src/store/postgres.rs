@@ -65,6 +65,10 @@ const MIGRATIONS: &[&str] = &[
         admitted boolean NOT NULL
     );
 ",
+    "
+    ALTER TABLE sandvm_scripts ADD COLUMN language text NOT NULL DEFAULT 'javascript'
+        CHECK (language IN ('javascript', 'typescript'));
+",
 ];
 
 /// Connection settings of a [`PostgresStore`].
@@ -289,13 +293,22 @@ impl ScriptStore for PostgresStore {
                                INSERT INTO sandvm_script_counts AS sc (tenant, n) VALUES ($1, 1)
                                ON CONFLICT (tenant) DO UPDATE SET n = sc.n + 1 WHERE sc.n < $7
                                RETURNING n)
-                             INSERT INTO sandvm_scripts (tenant, id, code, filename, strict, created_ms)
-                             SELECT $1, $2, $3, $4, $5, $6 FROM c",
+                             INSERT INTO sandvm_scripts (tenant, id, code, filename, strict, created_ms, language)
+                             SELECT $1, $2, $3, $4, $5, $6, $8 FROM c",
                         )
                         .await?;
                     c.execute(
                         &st,
-                        &[&record.tenant, &record.id, &record.code, &record.filename, &record.strict, &created, &max_n],
+                        &[
+                            &record.tenant,
+                            &record.id,
+                            &record.code,
+                            &record.filename,
+                            &record.strict,
+                            &created,
+                            &max_n,
+                            &record.language.as_str(),
+                        ],
                     )
                     .await
                 })
@@ -313,21 +326,29 @@ impl ScriptStore for PostgresStore {
                 .with(async |c| {
                     let st = c
                         .prepare_cached(
-                            "SELECT code, filename, strict, created_ms FROM sandvm_scripts WHERE tenant = $1 AND id = $2",
+                            "SELECT code, filename, strict, created_ms, language FROM sandvm_scripts WHERE tenant = $1 AND id = $2",
                         )
                         .await?;
                     let Some(r) = c.query_opt(&st, &[&tenant, &id]).await? else { return Ok(None) };
-                    Ok(Some(ScriptRecord {
+                    let language: String = r.try_get(4)?;
+                    Ok(Some((language, ScriptRecord {
                         id: id.to_string(),
                         tenant: tenant.to_string(),
                         code: r.try_get(0)?,
                         filename: r.try_get(1)?,
                         strict: r.try_get(2)?,
                         created_ms: u64::try_from(r.try_get::<_, i64>(3)?).unwrap_or(0),
-                    }))
+                        language: sandvm::Language::JavaScript,
+                    })))
                 })
                 .await?;
-            Ok(row)
+            let Some((language, mut record)) = row else { return Ok(None) };
+            // The column's CHECK keeps it to the two names; anything else is a broken database.
+            record.language = language.parse().map_err(|e: sandvm::Error| ServerError::Store {
+                kind: "store_corrupt",
+                message: format!("PostgreSQL at {}: script {id}: {e}", self.label),
+            })?;
+            Ok(Some(record))
         })
     }
 

@@ -61,6 +61,10 @@ const MIGRATIONS: &[&str] = &[
         admitted INTEGER NOT NULL
     ) WITHOUT ROWID;
 ",
+    "
+    ALTER TABLE scripts ADD COLUMN language TEXT NOT NULL DEFAULT 'javascript'
+        CHECK (language IN ('javascript', 'typescript'));
+",
 ];
 
 /// The [`ScriptStore`] in one SQLite file (WAL mode, a busy timeout), persistent across
@@ -219,8 +223,8 @@ impl ScriptStore for SqliteStore {
             // database's write lock from its start).
             let n = c
                 .execute(
-                    "INSERT INTO scripts (tenant, id, code, filename, strict, created_ms)
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                    "INSERT INTO scripts (tenant, id, code, filename, strict, created_ms, language)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?8
                      WHERE (SELECT count(*) FROM scripts WHERE tenant = ?1) < ?7",
                     params![
                         record.tenant,
@@ -229,7 +233,8 @@ impl ScriptStore for SqliteStore {
                         record.filename,
                         record.strict,
                         i64::try_from(record.created_ms).unwrap_or(i64::MAX),
-                        i64::try_from(max).unwrap_or(i64::MAX)
+                        i64::try_from(max).unwrap_or(i64::MAX),
+                        record.language.as_str()
                     ],
                 )
                 .map_err(|e| request_err(&path, e))?;
@@ -244,7 +249,7 @@ impl ScriptStore for SqliteStore {
         let (path, tenant, id) = (self.path.clone(), tenant.to_string(), id.to_string());
         Box::pin(self.call(move |c| {
             c.query_row(
-                "SELECT code, filename, strict, created_ms FROM scripts WHERE tenant = ?1 AND id = ?2",
+                "SELECT code, filename, strict, created_ms, language FROM scripts WHERE tenant = ?1 AND id = ?2",
                 params![tenant, id],
                 |r| {
                     Ok(ScriptRecord {
@@ -254,6 +259,9 @@ impl ScriptStore for SqliteStore {
                         filename: r.get(1)?,
                         strict: r.get(2)?,
                         created_ms: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                        language: r.get::<_, String>(4)?.parse().map_err(|e: sandvm::Error| {
+                            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+                        })?,
                     })
                 },
             )

@@ -226,6 +226,7 @@ impl Context {
             };
             Ok(raw::eval_function(ctx, &func))
         })
+        .map_err(|e| crate::language::remap_loaded(self, e))
     }
 
     /// Calls the global function `name` with copies of `args`.
@@ -240,6 +241,7 @@ impl Context {
             };
             call_value(ctx, &f, args, name)
         })
+        .map_err(|e| crate::language::remap_loaded(self, e))
     }
 
     /// Compiles a function from parameter names and a body, like node's `vm.compileFunction`.
@@ -334,5 +336,6 @@ impl Context {
             };
             call_value(ctx, &func, args, "compiled function")
         })
+        .map_err(|e| crate::language::remap_loaded(self, e))
     }
 }
