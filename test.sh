@@ -25,6 +25,10 @@ cargo test --workspace 2>&1 | tee "$log"
 grep -E "^test result:" "$log" | awk '{p+=$4; f+=$6} END {print "cargo test summary:", p, "passed,", f, "failed"}'
 
 echo "== examples [${SECONDS} s]"
+# Built once with the workspace's features (what `cargo test` compiled): `cargo run -p CRATE
+# --example X` per crate would rebuild the core for each crate's own feature set (~10 min here).
+cargo build -q --workspace --examples
+examples_dir="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')/debug/examples"
 for dir in crates/*/examples; do
   [ -d "$dir" ] || continue
   crate=$(basename "$(dirname "$dir")")
@@ -32,7 +36,7 @@ for dir in crates/*/examples; do
     name=$(basename "$ex" .rs)
     case "$name" in *bench* | *soak*) continue ;; esac   # benchmarks and soaks: run by hand or by scripts/
     echo "-- $crate: $name"
-    cargo run -q -p "$crate" --example "$name" >/dev/null
+    "$examples_dir/$name" >/dev/null
   done
 done
 echo "-- sandvm run examples/hello.js"
@@ -81,7 +85,7 @@ else
 fi
 
 echo "== mixed soak, scaled down (scripts/soak.sh runs 1,000,000) [${SECONDS} s]"
-cargo run -q -p sandvm --example mixed_soak -- 20000 32 | tail -n 1
+"$examples_dir/mixed_soak" 20000 32 | tail -n 1
 
 echo "== fuzzing, ${FUZZ_SECONDS:-20} s per target (scripts/fuzz-long.sh for longer runs) [${SECONDS} s]"
 if command -v cargo-fuzz >/dev/null; then
