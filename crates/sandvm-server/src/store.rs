@@ -57,7 +57,7 @@ pub struct ScriptRecord {
     pub filename: String,
     /// Compiled in strict mode.
     pub strict: bool,
-    /// The source's language (schema version 2; scripts stored before it are JavaScript).
+    /// The source's language (schema version 3; scripts stored before it are JavaScript).
     pub language: sandvm::Language,
     /// Creation time, milliseconds since the Unix epoch.
     pub created_ms: u64,
