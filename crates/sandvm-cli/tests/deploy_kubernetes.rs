@@ -192,14 +192,20 @@ fn the_command_lines_run_with_the_shipped_configuration() {
     assert!(out.contains("metrics: http://0.0.0.0:9091/metrics"), "workers serve their metrics: {out}");
 }
 
+/// The socket address given to `flag` in a container's args.
+fn address_flag(args: &[String], flag: &str) -> std::net::SocketAddr {
+    let i = args.iter().position(|a| a == flag).unwrap_or_else(|| panic!("no {flag} in {args:?}"));
+    let value = args.get(i + 1).unwrap_or_else(|| panic!("{flag} has no value"));
+    value.parse().unwrap_or_else(|e| panic!("{flag} {value}: {e}"))
+}
+
 #[test]
 fn ports_probes_and_the_metrics_path_are_the_servers() {
     let m = Manifests::load();
     let api = m.get("Deployment", "sandvm-api");
     let c = container(api);
     let args = strings(&c["args"], "args");
-    let listen = args.iter().position(|a| a == "--listen").map(|i| args[i + 1].clone()).expect("--listen");
-    let listen: std::net::SocketAddr = listen.parse().expect("an address");
+    let listen = address_flag(&args, "--listen");
     assert!(listen.ip().is_unspecified(), "reachable from the Service: {listen}");
     let ports = c["ports"].as_array().expect("ports");
     assert_eq!(ports.len(), 1, "{c}");
@@ -240,8 +246,7 @@ fn ports_probes_and_the_metrics_path_are_the_servers() {
     let worker = m.get("Deployment", "sandvm-worker");
     let c = container(worker);
     let args = strings(&c["args"], "args");
-    let at = args.iter().position(|a| a == "--metrics-addr").map(|i| args[i + 1].clone()).expect("--metrics-addr");
-    let at: std::net::SocketAddr = at.parse().expect("an address");
+    let at = address_flag(&args, "--metrics-addr");
     assert!(at.ip().is_unspecified(), "reachable by Prometheus: {at}");
     let ports = c["ports"].as_array().expect("worker ports");
     assert_eq!(ports.len(), 1, "{c}");

@@ -161,14 +161,19 @@ async fn two_nodes_share_scripts_and_the_log_and_survive_a_restart() {
     b.shutdown().await;
 }
 
+/// Two stores on one database, connected at the same time (two API nodes' stores).
+async fn two_stores(url: &str) -> [Arc<PostgresStore>; 2] {
+    let (s1, s2) = tokio::join!(
+        PostgresStore::connect(url, PostgresOptions::default()),
+        PostgresStore::connect(url, PostgresOptions::default())
+    );
+    [Arc::new(s1.expect("store 1")), Arc::new(s2.expect("store 2"))]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_scripts_holds_across_nodes_under_concurrent_inserts() {
     let Some(pg) = Postgres::start() else { return };
-    let (s1, s2) = tokio::join!(
-        PostgresStore::connect(&pg.url, PostgresOptions::default()),
-        PostgresStore::connect(&pg.url, PostgresOptions::default())
-    );
-    let stores = [Arc::new(s1.expect("store 1")), Arc::new(s2.expect("store 2"))];
+    let stores = two_stores(&pg.url).await;
     let max = 5;
     for i in 0..max - 1 {
         stores[i % 2].insert(record("a", &format!("s_{i}")), max).await.expect("below the quota");
@@ -266,11 +271,7 @@ async fn a_cpu_budget_spent_through_one_node_is_spent_on_the_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_cpu_charges_on_two_stores_all_count() {
     let Some(pg) = Postgres::start() else { return };
-    let (s1, s2) = tokio::join!(
-        PostgresStore::connect(&pg.url, PostgresOptions::default()),
-        PostgresStore::connect(&pg.url, PostgresOptions::default())
-    );
-    let stores = [Arc::new(s1.expect("store 1")), Arc::new(s2.expect("store 2"))];
+    let stores = two_stores(&pg.url).await;
     let budget = sandvm_pool::CpuBudget { cpu_ms: 100, window: Duration::from_secs(3600) };
     let mut tasks = Vec::new();
     for i in 0..20 {
