@@ -120,7 +120,7 @@ impl AppState {
         }
         // `validate` refused `cluster.queue` already; kept for the type checker.
         #[cfg(not(feature = "nats"))]
-        Err(crate::config::no_nats())
+        Err(crate::config::not_built("cluster.queue", "NATS queue", "nats"))
     }
 
     fn build(

@@ -191,7 +191,7 @@ impl ClusterSettings {
             #[cfg(not(feature = "nats"))]
             {
                 let _ = url;
-                return Err(no_nats());
+                return Err(not_built("cluster.queue", "NATS queue", "nats"));
             }
         }
         if self.queue_depth == 0 || self.queue_depth > i64::MAX as u64 {
@@ -347,10 +347,11 @@ fn err(path: impl Into<String>, message: impl Into<String>) -> ServerError {
     ServerError::Config { path: path.into(), message: message.into() }
 }
 
-/// The error of a `cluster.queue` in a build without the `nats` cargo feature.
-#[cfg(not(feature = "nats"))]
-pub(crate) fn no_nats() -> ServerError {
-    err("cluster.queue", "this build has no NATS queue (the `nats` cargo feature of sandvm-server is off)")
+/// The error of a configuration field naming a back end this build left out (`what`, behind
+/// the cargo `feature` of sandvm-server).
+#[cfg(any(not(feature = "nats"), not(feature = "postgres")))]
+pub(crate) fn not_built(path: &str, what: &str, feature: &str) -> ServerError {
+    err(path, format!("this build has no {what} (the `{feature}` cargo feature of sandvm-server is off)"))
 }
 
 impl ServerConfig {
@@ -413,10 +414,7 @@ impl ServerConfig {
             #[cfg(not(feature = "postgres"))]
             {
                 let _ = url;
-                return Err(err(
-                    "cluster.store",
-                    "this build has no PostgreSQL store (the `postgres` cargo feature of sandvm-server is off)",
-                ));
+                return Err(not_built("cluster.store", "PostgreSQL store", "postgres"));
             }
         }
         for (i, o) in self.cors_origins.iter().enumerate() {
